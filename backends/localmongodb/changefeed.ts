@@ -1,0 +1,195 @@
+/**
+ * Changefeeds on MongoDB are change streams on the table's collection.
+ *
+ * Lossless and exactly once: the feed takes its start position when it starts (the
+ * deployment's majority-committed operation time, plus one tick: every change acknowledged
+ * before is at or below it, every change still in flight or made later above), keeps the resume token of every event it delivers, and
+ * after a lost connection opens a new stream right after that token, trying again with
+ * backoff while the deployment is down. A dropped collection ends a stream with
+ * `invalidate`; the feed then opens one after it, so a database dropped and created again
+ * keeps feeding. Only a position the oplog no longer holds ends the feed, loudly.
+ */
+import { ChangeFeed, type ChangeEvent, type ChangefeedOptions } from '../../lib/changefeed';
+import type * as changefeed from '../../lib/changefeed';
+import type { HandlerMap } from '../../lib/dispatch';
+import { OperationError, UnsupportedOperationError } from '../../lib/errors';
+import type { TableName } from '../../lib/tables';
+import { pause } from '../../lib/retry';
+import type { MongoConnection } from './connection';
+import { type ChangeStream, type ChangeStreamDocument, type Document, type ResumeToken, Timestamp } from './driver';
+import { BACKEND, isHistoryLost, isResumable, mapMongoError } from './errors';
+import { type StreamPosition, changeStreamOptions, changeStreamPipeline } from './filters';
+import { publicRecord } from './records';
+
+/** First and longest pause between tries to open a stream while the deployment is down. */
+const FIRST_PAUSE_MS = 100;
+const LONGEST_PAUSE_MS = 5000;
+
+/**
+ * The first cluster time after `time`: where a feed starts, so that a change acknowledged
+ * before the feed started (at or below `time`) is not delivered and every later one is.
+ *
+ * @example
+ * nextTimestamp(new Timestamp({ t: 1700000000, i: 4 }));   // Timestamp { t: 1700000000, i: 5 }
+ */
+export function nextTimestamp(time: Timestamp): Timestamp {
+  return time.i === 0xffffffff ? new Timestamp({ t: time.t + 1, i: 0 }) : new Timestamp({ t: time.t, i: time.i + 1 });
+}
+
+/**
+ * The chainstore event of a change stream event, or null for events a feed does not deliver.
+ * The record is the public one: the document as it is now for inserts and replacements (and
+ * updates, where the server gave it), as it was for deletes (where the server kept it), else null.
+ *
+ * @example
+ * changeEvent('blocks', { operationType: 'insert', fullDocument: { _id, height: 1, app_hash: 'ab', transactions: [] }, ... });
+ * // { operation: ChangeFeed.INSERT, table: 'blocks', record: { height: 1, app_hash: 'ab', transactions: [] } }
+ */
+export function changeEvent(table: TableName, change: ChangeStreamDocument): ChangeEvent | null {
+  const recordOf = (doc: Document | null | undefined) => (doc ? publicRecord(table, doc) : null);
+  switch (change.operationType) {
+    case 'insert':
+      return { operation: ChangeFeed.INSERT, table, record: recordOf(change.fullDocument) };
+    case 'replace':
+    case 'update':
+      return { operation: ChangeFeed.UPDATE, table, record: recordOf(change.fullDocument) };
+    case 'delete':
+      return { operation: ChangeFeed.DELETE, table, record: recordOf(change.fullDocumentBeforeChange) };
+    default:
+      return null;
+  }
+}
+
+/** `work`'s result, or undefined as soon as `signal` aborts (`work` is then left to settle alone). */
+function unlessAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
+  work.catch(() => undefined);
+  if (signal.aborted) return Promise.resolve(undefined);
+  return new Promise<T | undefined>((resolve, reject) => {
+    const onAbort = () => resolve(undefined);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+/**
+ * A feed over one collection's change stream.
+ *
+ * @example
+ * const feed = await changefeed.getChangefeed(conn, 'blocks', ChangeFeed.INSERT);
+ */
+export class MongoChangeFeed extends ChangeFeed {
+  #stream: ChangeStream | undefined;
+  #position: StreamPosition | undefined;
+  #preImages = false;
+
+  constructor(
+    private readonly conn: MongoConnection,
+    table: TableName,
+    operations: number,
+    options?: ChangefeedOptions,
+  ) {
+    super(table, operations, options);
+  }
+
+  /** Where the feed is: the start time, or the last event delivered (undefined before start). */
+  get position(): StreamPosition | undefined {
+    return this.#position;
+  }
+
+  protected async start(): Promise<void> {
+    const server = await this.conn.serverInfo();
+    if (!server.changeStreams) {
+      throw new UnsupportedOperationError(
+        BACKEND,
+        'changefeeds are change streams, which a standalone server does not have: run MongoDB as a replica set (one member is enough)',
+      );
+    }
+    this.#preImages = server.preImages;
+    this.#position = { at: nextTimestamp(await this.conn.majorityTime(this.table)) };
+  }
+
+  /** A change stream from the feed's position (no network until it is read). */
+  private async openStream(): Promise<ChangeStream> {
+    const client = await this.conn.connectedClient();
+    const options = changeStreamOptions(this.operations, this.#position!, this.#preImages);
+    return client.db(this.conn.config.name).collection(this.table).watch(changeStreamPipeline(this.operations), options);
+  }
+
+  protected async pull(signal: AbortSignal): Promise<ChangeEvent[]> {
+    let wait = FIRST_PAUSE_MS;
+    for (;;) {
+      if (signal.aborted) return [];
+      let change: ChangeStreamDocument | null | undefined;
+      let stream: ChangeStream;
+      try {
+        if (!this.#stream) {
+          const opened = await this.openStream();
+          // Closed while the stream was being made: it must not open a cursor nobody reads.
+          if (signal.aborted) {
+            await opened.close().catch(() => undefined);
+            return [];
+          }
+          this.#stream = opened;
+        }
+        stream = this.#stream;
+        change = await unlessAborted(stream.tryNext(), signal);
+        if (signal.aborted) return [];
+      } catch (error) {
+        if (signal.aborted) return [];
+        await this.discardStream();
+        if (isHistoryLost(error)) {
+          throw new OperationError(BACKEND, `changefeed on ${this.table} fell behind: the oplog no longer holds its position`, { cause: error });
+        }
+        if (!isResumable(error)) throw mapMongoError(error, `read changefeed on ${this.table}`, { secret: this.conn.config.password });
+        // The deployment is down or between primaries: try again from the same position.
+        await pause(wait, signal);
+        wait = Math.min(wait * 2, LONGEST_PAUSE_MS);
+        continue;
+      }
+      wait = FIRST_PAUSE_MS;
+      // After every batch or event: the driver's token is the position after what it returned.
+      const token = stream.resumeToken as ResumeToken | undefined;
+      if (change?.operationType === 'invalidate') {
+        // The collection was dropped or renamed: a new stream starts after this event.
+        this.#position = { token: change._id, afterInvalidate: true };
+        await this.discardStream();
+        continue;
+      }
+      if (token) this.#position = { token, afterInvalidate: false };
+      if (!change) continue;
+      const event = changeEvent(this.table, change);
+      if (event && (event.operation & this.operations) !== 0) return [event];
+    }
+  }
+
+  private async discardStream(): Promise<void> {
+    const stream = this.#stream;
+    this.#stream = undefined;
+    await stream?.close().catch(() => undefined);
+  }
+
+  protected override async stop(): Promise<void> {
+    await this.discardStream();
+  }
+}
+
+/**
+ * The changefeed handlers of the localmongodb backend, registered by its index.
+ *
+ * @example
+ * registerHandlers(MongoConnection, changefeed, changefeedHandlers);
+ */
+export const changefeedHandlers: HandlerMap<typeof changefeed, typeof MongoConnection> = {
+  getChangefeed(conn, table, operations, options) {
+    return new MongoChangeFeed(conn, table, operations, options).ownedBy(conn).open();
+  },
+};

@@ -1,0 +1,105 @@
+/**
+ * Changefeeds over the SQL family's change log. Every engine's triggers append each change
+ * to `changes` (seq, tbl, op, record) in the same transaction as the change, numbered in
+ * commit order; a feed delivers what comes after the last seq it saw, so it can neither miss
+ * nor repeat an event. Engines differ only in how a feed waits for more: SQLite polls,
+ * PostgreSQL is woken by notifications.
+ */
+import { ChangeFeed, type ChangeEvent, type ChangefeedOptions } from '../../lib/changefeed';
+import { ConnectionError, OperationError } from '../../lib/errors';
+import type { TableName } from '../../lib/tables';
+import type { SqlConnection } from './connection';
+
+/** Events read per query. */
+const BATCH = 1000;
+
+/**
+ * A feed over the change log of a SQL engine; an engine adds how to wait for changes.
+ *
+ * @example
+ * class PollingFeed extends ChangeLogFeed<MyConnection> {
+ *   protected waitForChanges(signal: AbortSignal) { return sleep(50, signal); }
+ * }
+ */
+export abstract class ChangeLogFeed<C extends SqlConnection> extends ChangeFeed {
+  #position = 0;
+
+  constructor(
+    protected readonly conn: C,
+    table: TableName,
+    operations: number,
+    options?: ChangefeedOptions,
+  ) {
+    super(table, operations, options);
+  }
+
+  /** Resolves when changes may have arrived (or the wait is over, or `signal` aborts). */
+  protected abstract waitForChanges(signal: AbortSignal): Promise<void>;
+
+  /** Called before each read of the log (a feed woken by notifications resets its flag). */
+  protected beforeRead(): void {}
+
+  protected async start(): Promise<void> {
+    const [row] = await this.conn.rows<{ seq: unknown }>('start changefeed', 'SELECT COALESCE(MAX(seq), 0) AS seq FROM changes');
+    this.#position = Number(row.seq);
+  }
+
+  protected async pull(signal: AbortSignal): Promise<ChangeEvent[]> {
+    for (;;) {
+      if (signal.aborted) return [];
+      this.beforeRead();
+      let batch: { events: ChangeEvent[]; read: number };
+      try {
+        batch = await this.read(signal);
+      } catch (error) {
+        // An outage delays events, it does not end the feed: it reads on from its position
+        // once the engine answers again (or ends quietly if it is closed meanwhile).
+        if (!(error instanceof ConnectionError) || signal.aborted || this.conn.closed) {
+          if (signal.aborted) return [];
+          throw error;
+        }
+        await this.waitForChanges(signal);
+        continue;
+      }
+      const { events, read } = batch;
+      if (events.length) return events;
+      // A full batch of other tables' events: read on at once.
+      if (read === BATCH) continue;
+      await this.waitForChanges(signal);
+    }
+  }
+
+  /** The next events after the position, advancing it past every row seen. */
+  private async read(signal: AbortSignal): Promise<{ events: ChangeEvent[]; read: number }> {
+    const rows = await this.conn.rows<{ seq: unknown; tbl: TableName; op: unknown; record: unknown }>(
+      'read changefeed',
+      'SELECT seq, tbl, op, record FROM changes WHERE seq > ? ORDER BY seq LIMIT ?',
+      [this.#position, BATCH],
+      signal,
+    );
+    if (rows.length && Number(rows[0].seq) > this.#position + 1) await this.checkNotPruned(Number(rows[0].seq));
+    const events: ChangeEvent[] = [];
+    for (const row of rows) {
+      this.#position = Number(row.seq);
+      const operation = Number(row.op);
+      if (row.tbl === this.table && (operation & this.operations) !== 0) {
+        events.push({ operation, table: row.tbl, record: this.conn.fromJson(row.record) });
+      }
+    }
+    return { events, read: rows.length };
+  }
+
+  /**
+   * A gap before the oldest event kept means the log was pruned past this feed: fail loudly
+   * rather than skip events. (A gap elsewhere is a rolled-back transaction's numbers.)
+   */
+  private async checkNotPruned(firstSeq: number): Promise<void> {
+    const [row] = await this.conn.rows<{ oldest: unknown }>('read changefeed', 'SELECT MIN(seq) AS oldest FROM changes');
+    if (this.#position > 0 && Number(row.oldest) === firstSeq) {
+      throw new OperationError(
+        this.conn.backend,
+        `changefeed fell behind: events after ${this.#position} and before ${firstSeq} were pruned from the change log (raise changeLogRetention)`,
+      );
+    }
+  }
+}

@@ -1,0 +1,194 @@
+/**
+ * The query handlers every SQL engine shares: reads, and the writes of single small
+ * records. Each engine adds what its driver does differently (bulk writes, key pairs, text
+ * search, transactions) and overrides these where it can do better.
+ */
+import type { HandlerMap } from '../../lib/dispatch';
+import { DuplicateKeyError } from '../../lib/errors';
+import { type Block, type Transaction, type Utxo, inOrderOf } from '../../lib/model';
+import type * as query from '../../lib/query';
+import { type Row, type SqlConnection, bool } from './connection';
+import {
+  INSERT_BLOCK,
+  UPSERT_ABCI_CHAIN,
+  UPSERT_ELECTION,
+  UPSERT_PRE_COMMIT,
+  UPSERT_VALIDATOR_SET,
+  UTXO_COLUMNS,
+} from './statements';
+
+const bodies = (conn: SqlConnection, rows: Row[]) => rows.map((row) => conn.fromJson(row.body) as Transaction);
+
+async function transactionsWhere(conn: SqlConnection, what: string, condition: string, params: unknown[]): Promise<Transaction[]> {
+  return bodies(conn, await conn.rows(what, `SELECT body FROM transactions WHERE ${condition} ORDER BY seq`, params));
+}
+
+function toBlock(conn: SqlConnection, row: Row | undefined): Block | null {
+  if (!row) return null;
+  return { height: Number(row.height), app_hash: row.app_hash as string, transactions: conn.fromJson(row.transactions) as string[] };
+}
+
+/** The family's query handlers, registered for SqlConnection. */
+export const sqlQueryHandlers: HandlerMap<typeof query, typeof SqlConnection> = {
+  async getTransaction(conn, id) {
+    const [row] = await conn.rows('get transaction', 'SELECT body FROM transactions WHERE id = ?', [id]);
+    return row ? (conn.fromJson(row.body) as Transaction) : null;
+  },
+
+  async getTransactions(conn, ids) {
+    if (ids.length === 0) return [];
+    const rows = await conn.rows('get transactions', `SELECT body FROM transactions WHERE ${conn.inList('id')}`, [conn.listParam(ids)]);
+    return inOrderOf(ids, new Map(bodies(conn, rows).map((tx) => [tx.id, tx])));
+  },
+
+  async getTxidsFiltered(conn, assetId, filter = {}) {
+    const operation = filter.operation === undefined ? '' : ' AND operation = ?';
+    const order = filter.lastTx ? ' ORDER BY seq DESC LIMIT 1' : ' ORDER BY seq';
+    const params = filter.operation === undefined ? [assetId] : [assetId, filter.operation];
+    const rows = await conn.rows('get txids', `SELECT id FROM transactions WHERE asset_id = ?${operation}${order}`, params);
+    return rows.map((row) => row.id as string);
+  },
+
+  async getSpent(conn, txid, outputIndex) {
+    return transactionsWhere(
+      conn,
+      'get spent',
+      'id IN (SELECT transaction_id FROM spends WHERE fulfills_txid = ? AND fulfills_index = ?)',
+      [txid, outputIndex],
+    );
+  },
+
+  async getOwnedIds(conn, publicKey) {
+    return transactionsWhere(conn, 'get owned transactions', 'id IN (SELECT transaction_id FROM outputs WHERE public_key = ?)', [publicKey]);
+  },
+
+  async getAssetTokensForPublicKey(conn, assetId, publicKey) {
+    return transactionsWhere(
+      conn,
+      'get asset tokens',
+      // `sole`: the output names that key and no other.
+      'id IN (SELECT transaction_id FROM outputs WHERE public_key = ? AND sole = ?) AND asset_id = ?',
+      [publicKey, 1, assetId],
+    );
+  },
+
+  async getAsset(conn, id) {
+    const [row] = await conn.rows('get asset', 'SELECT id, data FROM assets WHERE id = ?', [id]);
+    return row ? { id: row.id as string, data: conn.fromJson(row.data) as never } : null;
+  },
+
+  async getAssets(conn, ids) {
+    if (ids.length === 0) return [];
+    const rows = await conn.rows('get assets', `SELECT id, data FROM assets WHERE ${conn.inList('id')}`, [conn.listParam(ids)]);
+    return inOrderOf(ids, new Map(rows.map((r) => [r.id as string, { id: r.id as string, data: conn.fromJson(r.data) as never }])));
+  },
+
+  async getMetadata(conn, ids) {
+    if (ids.length === 0) return [];
+    const rows = await conn.rows('get metadata', `SELECT id, metadata FROM metadata WHERE ${conn.inList('id')}`, [conn.listParam(ids)]);
+    return inOrderOf(ids, new Map(rows.map((r) => [r.id as string, { id: r.id as string, metadata: conn.fromJson(r.metadata) as never }])));
+  },
+
+  async storeBlock(conn, block) {
+    try {
+      await conn.run('store block', INSERT_BLOCK, [block.height, block.app_hash, conn.toJson(block.transactions)]);
+    } catch (error) {
+      // The engine knows a unique key was hit; the caller wants to know which one.
+      if (error instanceof DuplicateKeyError) throw new DuplicateKeyError(conn.backend, `store block: height ${block.height} exists`, [block.height], { cause: error.cause });
+      throw error;
+    }
+  },
+
+  async getBlock(conn, height) {
+    const [row] = await conn.rows('get block', 'SELECT height, app_hash, transactions FROM blocks WHERE height = ?', [height]);
+    return toBlock(conn, row);
+  },
+
+  async getLatestBlock(conn) {
+    const [row] = await conn.rows('get latest block', 'SELECT height, app_hash, transactions FROM blocks ORDER BY height DESC LIMIT 1');
+    return toBlock(conn, row);
+  },
+
+  async getBlockWithTransaction(conn, txid) {
+    const rows = await conn.rows('get block with transaction', 'SELECT height FROM block_transactions WHERE transaction_id = ? ORDER BY height', [txid]);
+    return rows.map((row) => Number(row.height));
+  },
+
+  async getUnspentOutputs(conn, filter = {}) {
+    const conditions: [string, unknown][] = [];
+    if (filter.transaction_id !== undefined) conditions.push(['u.transaction_id = ?', filter.transaction_id]);
+    if (filter.asset_id !== undefined) conditions.push(['u.asset_id = ?', filter.asset_id]);
+    if (filter.public_key !== undefined) {
+      conditions.push([
+        'EXISTS (SELECT 1 FROM outputs o WHERE o.public_key = ? AND o.transaction_id = u.transaction_id AND o.output_index = u.output_index)',
+        filter.public_key,
+      ]);
+    }
+    const where = conditions.length ? ` WHERE ${conditions.map(([condition]) => condition).join(' AND ')}` : '';
+    const rows = await conn.rows(
+      'get unspent outputs',
+      `SELECT ${UTXO_COLUMNS} FROM utxos u${where} ORDER BY u.transaction_id, u.output_index`,
+      conditions.map(([, param]) => param),
+    );
+    return rows.map((r) => ({ ...r, output_index: Number(r.output_index) }) as Utxo);
+  },
+
+  async storePreCommitState(conn, state) {
+    await conn.run('store pre-commit state', UPSERT_PRE_COMMIT, [state.height, conn.toJson(state.transactions)]);
+  },
+
+  async getPreCommitState(conn) {
+    const [row] = await conn.rows('get pre-commit state', 'SELECT height, transactions FROM pre_commit WHERE id = 1');
+    return row ? { height: Number(row.height), transactions: conn.fromJson(row.transactions) as string[] } : null;
+  },
+
+  async storeValidatorSet(conn, set) {
+    await conn.run('store validator set', UPSERT_VALIDATOR_SET, [set.height, conn.toJson(set.validators)]);
+  },
+
+  async deleteValidatorSet(conn, height) {
+    await conn.run('delete validator set', 'DELETE FROM validators WHERE height = ?', [height]);
+  },
+
+  async getValidatorSet(conn, height) {
+    const [row] =
+      height === undefined
+        ? await conn.rows('get validator set', 'SELECT height, validators FROM validators ORDER BY height DESC LIMIT 1')
+        : await conn.rows('get validator set', 'SELECT height, validators FROM validators WHERE height <= ? ORDER BY height DESC LIMIT 1', [height]);
+    return row ? { height: Number(row.height), validators: conn.fromJson(row.validators) as never[] } : null;
+  },
+
+  async storeElection(conn, electionId, height, isConcluded) {
+    await conn.run('store election', UPSERT_ELECTION, [electionId, height, isConcluded ? 1 : 0]);
+  },
+
+  async storeElections(conn, elections) {
+    for (const e of elections) await conn.run('store elections', UPSERT_ELECTION, [e.election_id, e.height, e.is_concluded ? 1 : 0]);
+  },
+
+  async deleteElections(conn, height) {
+    await conn.run('delete elections', 'DELETE FROM elections WHERE height = ?', [height]);
+  },
+
+  async getElection(conn, electionId) {
+    const [row] = await conn.rows(
+      'get election',
+      'SELECT election_id, height, is_concluded FROM elections WHERE election_id = ? ORDER BY height DESC LIMIT 1',
+      [electionId],
+    );
+    return row ? { election_id: row.election_id as string, height: Number(row.height), is_concluded: bool(row.is_concluded) } : null;
+  },
+
+  async storeAbciChain(conn, height, chainId, isSynced = true) {
+    await conn.run('store abci chain', UPSERT_ABCI_CHAIN, [height, chainId, isSynced ? 1 : 0]);
+  },
+
+  async deleteAbciChain(conn, height) {
+    await conn.run('delete abci chain', 'DELETE FROM abci_chains WHERE height = ?', [height]);
+  },
+
+  async getLatestAbciChain(conn) {
+    const [row] = await conn.rows('get latest abci chain', 'SELECT height, chain_id, is_synced FROM abci_chains ORDER BY height DESC LIMIT 1');
+    return row ? { height: Number(row.height), chain_id: row.chain_id as string, is_synced: bool(row.is_synced) } : null;
+  },
+};

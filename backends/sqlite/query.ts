@@ -1,0 +1,192 @@
+/**
+ * The query handlers of the sqlite backend that differ from the SQL family's: bulk writes,
+ * run as prepared statements inside one IMMEDIATE transaction (synchronous, so nothing can
+ * interleave), key-pair lookups, text search, and the atomic commit.
+ */
+import type { HandlerMap } from '../../lib/dispatch';
+import { utxoChanges } from '../../lib/ledger';
+import { type Block, type OutputRef, type Transaction, type Utxo, assetIdOf } from '../../lib/model';
+import type * as query from '../../lib/query';
+import { DELETE_UTXO, INSERT_BLOCK, UPSERT_ELECTION, UPSERT_PRE_COMMIT, UPSERT_UTXO } from '../sql/statements';
+import type { SqliteConnection } from './connection';
+import { writeUnique } from '../sql/unique';
+import { duplicateKeys, isUniqueViolation } from './errors';
+import { textSearch } from './search';
+
+type Row = Record<string, unknown>;
+
+const parseBody = (row: unknown) => JSON.parse((row as { body: string }).body) as Transaction;
+
+/** Rows of `sql` for a list of keys passed as one JSON array. */
+function allFor(conn: SqliteConnection, sql: string, keys: readonly unknown[], ...params: unknown[]): Row[] {
+  return conn.statement(sql).all(JSON.stringify(keys), ...params) as Row[];
+}
+
+// ---------------------------------------------------------------------------
+// Writing transactions
+// ---------------------------------------------------------------------------
+
+const INSERT_ASSET = 'INSERT INTO assets (id, data) VALUES (?, ?)';
+const INSERT_TRANSACTION = 'INSERT INTO transactions (id, operation, asset_id, body) VALUES (?, ?, ?, ?)';
+const INSERT_OUTPUT = 'INSERT OR IGNORE INTO outputs (public_key, transaction_id, output_index, sole) VALUES (?, ?, ?, ?)';
+const INSERT_SPEND = 'INSERT OR IGNORE INTO spends (fulfills_txid, fulfills_index, transaction_id) VALUES (?, ?, ?)';
+// A transaction's asset data and metadata replace whatever was stored under its id before.
+const UPSERT_ASSET = 'INSERT INTO assets (id, data) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET data = excluded.data';
+const UPSERT_METADATA =
+  'INSERT INTO metadata (id, metadata) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET metadata = excluded.metadata';
+
+/** Stores transactions with their side rows; must run inside a write transaction. */
+function insertTransactions(conn: SqliteConnection, txs: readonly Transaction[]): void {
+  const insertTx = conn.statement(INSERT_TRANSACTION);
+  const insertOutput = conn.statement(INSERT_OUTPUT);
+  const insertSpend = conn.statement(INSERT_SPEND);
+  const upsertAsset = conn.statement(UPSERT_ASSET);
+  const upsertMetadata = conn.statement(UPSERT_METADATA);
+  for (const tx of txs) {
+    insertTx.run(tx.id, tx.operation, assetIdOf(tx), JSON.stringify(tx));
+    tx.outputs.forEach((output, index) => {
+      const sole = output.public_keys.length === 1 ? 1 : 0;
+      for (const key of output.public_keys) insertOutput.run(key, tx.id, index, sole);
+    });
+    for (const input of tx.inputs) {
+      if (input.fulfills) insertSpend.run(input.fulfills.transaction_id, input.fulfills.output_index, tx.id);
+    }
+    if ('data' in tx.asset) upsertAsset.run(tx.id, JSON.stringify(tx.asset.data));
+    if (tx.metadata !== null) upsertMetadata.run(tx.id, JSON.stringify(tx.metadata));
+  }
+}
+
+const ids = (records: readonly { id: string }[]) => records.map((record) => record.id);
+
+function deleteTransactionRows(conn: SqliteConnection, ids: readonly string[]): void {
+  const rows = allFor(conn, 'SELECT body FROM transactions WHERE id IN (SELECT value FROM json_each(?))', ids);
+  const deleteOutput = conn.statement('DELETE FROM outputs WHERE public_key = ? AND transaction_id = ? AND output_index = ?');
+  const deleteSpend = conn.statement('DELETE FROM spends WHERE fulfills_txid = ? AND fulfills_index = ? AND transaction_id = ?');
+  for (const row of rows) {
+    const tx = parseBody(row);
+    tx.outputs.forEach((output, index) => {
+      for (const key of output.public_keys) deleteOutput.run(key, tx.id, index);
+    });
+    for (const input of tx.inputs) {
+      if (input.fulfills) deleteSpend.run(input.fulfills.transaction_id, input.fulfills.output_index, tx.id);
+    }
+  }
+  const list = JSON.stringify(ids);
+  for (const table of ['transactions', 'assets', 'metadata']) {
+    conn.statement(`DELETE FROM ${table} WHERE id IN (SELECT value FROM json_each(?))`).run(list);
+  }
+}
+
+function upsertUtxos(conn: SqliteConnection, utxos: readonly Utxo[]): void {
+  const upsert = conn.statement(UPSERT_UTXO);
+  for (const u of utxos) upsert.run(u.transaction_id, u.output_index, u.amount, u.asset_id, u.condition_uri);
+}
+
+function deleteUtxos(conn: SqliteConnection, refs: readonly OutputRef[]): void {
+  const remove = conn.statement(DELETE_UTXO);
+  for (const ref of refs) remove.run(ref.transaction_id, ref.output_index);
+}
+
+function insertBlock(conn: SqliteConnection, block: Block): void {
+  try {
+    conn.statement(INSERT_BLOCK).run(block.height, block.app_hash, JSON.stringify(block.transactions));
+  } catch (error) {
+    if (isUniqueViolation(error)) throw duplicateKeys('store block', [block.height], error);
+    throw error;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Handlers
+// ---------------------------------------------------------------------------
+
+/** The sqlite backend's own query handlers, registered by its index over the family's. */
+export const queryHandlers: HandlerMap<typeof query, typeof SqliteConnection> = {
+  async writeTransaction(conn, tx) {
+    await writeUnique(conn, 'write transaction', 'transactions', [tx.id], () => conn.write('write transaction', () => insertTransactions(conn, [tx])));
+  },
+
+  async writeTransactions(conn, txs) {
+    if (txs.length === 0) return;
+    await writeUnique(conn, 'write transactions', 'transactions', ids(txs), () => conn.write('write transactions', () => insertTransactions(conn, txs)));
+  },
+
+  async deleteTransactions(conn, ids) {
+    if (ids.length === 0) return;
+    conn.write('delete transactions', () => deleteTransactionRows(conn, ids));
+  },
+
+  async getSpendingTransactions(conn, refs) {
+    if (refs.length === 0) return [];
+    const rows = conn.read('get spending transactions', () =>
+      allFor(
+        conn,
+        `SELECT body FROM transactions WHERE id IN (
+           SELECT s.transaction_id FROM json_each(?) r JOIN spends s
+             ON s.fulfills_txid = json_extract(r.value, '$.transaction_id')
+            AND s.fulfills_index = json_extract(r.value, '$.output_index'))
+         ORDER BY seq`,
+        refs.map(({ transaction_id, output_index }) => ({ transaction_id, output_index })),
+      ),
+    );
+    return rows.map(parseBody);
+  },
+
+  async storeAsset(conn, asset) {
+    await writeUnique(conn, 'store asset', 'assets', [asset.id], () =>
+      conn.write('store asset', () => conn.statement(INSERT_ASSET).run(asset.id, JSON.stringify(asset.data))),
+    );
+  },
+
+  async storeAssets(conn, assets) {
+    if (assets.length === 0) return;
+    await writeUnique(conn, 'store assets', 'assets', ids(assets), () =>
+      conn.write('store assets', () => {
+        const insert = conn.statement(INSERT_ASSET);
+        for (const asset of assets) insert.run(asset.id, JSON.stringify(asset.data));
+      }),
+    );
+  },
+
+  async storeMetadatas(conn, metadatas) {
+    if (metadatas.length === 0) return;
+    await writeUnique(conn, 'store metadata', 'metadata', ids(metadatas), () =>
+      conn.write('store metadata', () => {
+        const insert = conn.statement('INSERT INTO metadata (id, metadata) VALUES (?, ?)');
+        for (const m of metadatas) insert.run(m.id, JSON.stringify(m.metadata));
+      }),
+    );
+  },
+
+  textSearch,
+
+  async storeUnspentOutputs(conn, utxos) {
+    if (utxos.length) conn.write('store unspent outputs', () => upsertUtxos(conn, utxos));
+  },
+
+  async deleteUnspentOutputs(conn, refs) {
+    if (refs.length) conn.write('delete unspent outputs', () => deleteUtxos(conn, refs));
+  },
+
+  async storeElections(conn, elections) {
+    // Overrides the family's one-by-one upserts: in one transaction, all or nothing.
+    if (elections.length === 0) return;
+    conn.write('store elections', () => {
+      for (const e of elections) conn.statement(UPSERT_ELECTION).run(e.election_id, e.height, e.is_concluded ? 1 : 0);
+    });
+  },
+
+  // All four steps of the protocol in one transaction: a crash leaves all or nothing.
+  async commitBlock(conn, block, txs) {
+    await writeUnique(conn, 'commit block', 'transactions', ids(txs), () =>
+      conn.write('commit block', () => {
+        conn.statement(UPSERT_PRE_COMMIT).run(block.height, JSON.stringify(block.transactions));
+        insertTransactions(conn, txs);
+        const { spent, created } = utxoChanges(txs);
+        deleteUtxos(conn, spent);
+        upsertUtxos(conn, created);
+        insertBlock(conn, block);
+      }),
+    );
+  },
+};

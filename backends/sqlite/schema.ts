@@ -1,0 +1,152 @@
+/**
+ * Tables, indexes and triggers of the sqlite backend.
+ *
+ * Layout: each transaction is kept whole (JSON) in `transactions`, with side tables that
+ * serve the lookups of the query contract: `outputs` (owner -> transaction), `spends`
+ * (spent output -> spender), `block_transactions` (txid -> height). Asset data and metadata
+ * have their own tables with FTS5 indexes kept in sync by triggers.
+ *
+ * Every table has triggers that append to `changes`, the change log that changefeeds read
+ * by sequence number: written in the same transaction as the change, so a feed can neither
+ * miss a committed change nor see an uncommitted one, whichever process wrote it.
+ *
+ * All DDL is `IF NOT EXISTS`, so creating the tables is idempotent and additive.
+ */
+import type { HandlerMap } from '../../lib/dispatch';
+import * as schema from '../../lib/schema';
+import { TABLES } from '../../lib/tables';
+import type { SqliteConnection } from './connection';
+
+/** Operation bits, as stored in `changes.op` (the same as ChangeFeed's). */
+const INSERT = 1;
+const DELETE = 2;
+const UPDATE = 4;
+
+const TOKENIZER = "tokenize = 'porter unicode61 remove_diacritics 2'";
+
+/** How a row of each logged table is turned into its public record (JSON). */
+const RECORD_OF: Record<string, (row: 'NEW' | 'OLD') => string> = {
+  // The body is already the transaction's JSON text: stored as is, not parsed again.
+  transactions: (r) => `${r}.body`,
+  assets: (r) => `json_object('id', ${r}.id, 'data', json(${r}.data))`,
+  metadata: (r) => `json_object('id', ${r}.id, 'metadata', json(${r}.metadata))`,
+  blocks: (r) => `json_object('height', ${r}.height, 'app_hash', ${r}.app_hash, 'transactions', json(${r}.transactions))`,
+  utxos: (r) =>
+    `json_object('transaction_id', ${r}.transaction_id, 'output_index', ${r}.output_index, 'amount', ${r}.amount, ` +
+    `'asset_id', ${r}.asset_id, 'condition_uri', ${r}.condition_uri)`,
+  pre_commit: (r) => `json_object('height', ${r}.height, 'transactions', json(${r}.transactions))`,
+  validators: (r) => `json_object('height', ${r}.height, 'validators', json(${r}.validators))`,
+  elections: (r) =>
+    `json_object('election_id', ${r}.election_id, 'height', ${r}.height, 'is_concluded', json(CASE WHEN ${r}.is_concluded THEN 'true' ELSE 'false' END))`,
+  abci_chains: (r) =>
+    `json_object('height', ${r}.height, 'chain_id', ${r}.chain_id, 'is_synced', json(CASE WHEN ${r}.is_synced THEN 'true' ELSE 'false' END))`,
+};
+
+/** The string values of a JSON column, as one text for the full-text index. */
+const searchableText = (column: string) =>
+  `(SELECT group_concat(value, ' ') FROM json_tree(${column}) WHERE type = 'text')`;
+
+function changeLogTriggers(table: string): string {
+  const record = RECORD_OF[table];
+  const trigger = (event: string, op: number, row: 'NEW' | 'OLD') => `
+    CREATE TRIGGER IF NOT EXISTS ${table}_log_${event.toLowerCase()} AFTER ${event} ON ${table} BEGIN
+      INSERT INTO changes (tbl, op, record) VALUES ('${table}', ${op}, ${record(row)});
+    END;`;
+  return trigger('INSERT', INSERT, 'NEW') + trigger('DELETE', DELETE, 'OLD') + trigger('UPDATE', UPDATE, 'NEW');
+}
+
+/** A table of JSON documents with a contentless FTS5 index over their string values. */
+function searchableTable(table: string, column: string): string {
+  return `
+    CREATE TABLE IF NOT EXISTS ${table} (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, ${column} TEXT);
+    CREATE VIRTUAL TABLE IF NOT EXISTS ${table}_fts USING fts5(text, content = '', contentless_delete = 1, ${TOKENIZER});
+    CREATE TRIGGER IF NOT EXISTS ${table}_fts_insert AFTER INSERT ON ${table} BEGIN
+      INSERT INTO ${table}_fts (rowid, text) VALUES (NEW.seq, ${searchableText(`NEW.${column}`)});
+    END;
+    CREATE TRIGGER IF NOT EXISTS ${table}_fts_delete AFTER DELETE ON ${table} BEGIN
+      DELETE FROM ${table}_fts WHERE rowid = OLD.seq;
+    END;
+    CREATE TRIGGER IF NOT EXISTS ${table}_fts_update AFTER UPDATE OF ${column} ON ${table} BEGIN
+      DELETE FROM ${table}_fts WHERE rowid = OLD.seq;
+      INSERT INTO ${table}_fts (rowid, text) VALUES (NEW.seq, ${searchableText(`NEW.${column}`)});
+    END;`;
+}
+
+/** The whole schema; every statement is idempotent. */
+export const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS changes (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, tbl TEXT NOT NULL, op INTEGER NOT NULL, record TEXT NOT NULL);
+
+  CREATE TABLE IF NOT EXISTS transactions (
+    seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, operation TEXT NOT NULL, asset_id TEXT NOT NULL, body TEXT NOT NULL);
+  CREATE INDEX IF NOT EXISTS transactions_asset ON transactions (asset_id, operation);
+
+  CREATE TABLE IF NOT EXISTS outputs (
+    public_key TEXT NOT NULL, transaction_id TEXT NOT NULL, output_index INTEGER NOT NULL, sole INTEGER NOT NULL,
+    PRIMARY KEY (public_key, transaction_id, output_index)) WITHOUT ROWID;
+
+  CREATE TABLE IF NOT EXISTS spends (
+    fulfills_txid TEXT NOT NULL, fulfills_index INTEGER NOT NULL, transaction_id TEXT NOT NULL,
+    PRIMARY KEY (fulfills_txid, fulfills_index, transaction_id)) WITHOUT ROWID;
+
+  ${searchableTable('assets', 'data')}
+  ${searchableTable('metadata', 'metadata')}
+
+  CREATE TABLE IF NOT EXISTS blocks (height INTEGER PRIMARY KEY, app_hash TEXT NOT NULL, transactions TEXT NOT NULL);
+  CREATE TABLE IF NOT EXISTS block_transactions (
+    transaction_id TEXT NOT NULL, height INTEGER NOT NULL, PRIMARY KEY (transaction_id, height)) WITHOUT ROWID;
+  CREATE TRIGGER IF NOT EXISTS blocks_index_insert AFTER INSERT ON blocks BEGIN
+    INSERT OR IGNORE INTO block_transactions (transaction_id, height) SELECT value, NEW.height FROM json_each(NEW.transactions);
+  END;
+  CREATE TRIGGER IF NOT EXISTS blocks_index_delete AFTER DELETE ON blocks BEGIN
+    DELETE FROM block_transactions WHERE height = OLD.height AND transaction_id IN (SELECT value FROM json_each(OLD.transactions));
+  END;
+
+  CREATE TABLE IF NOT EXISTS utxos (
+    transaction_id TEXT NOT NULL, output_index INTEGER NOT NULL, amount TEXT NOT NULL, asset_id TEXT NOT NULL,
+    condition_uri TEXT NOT NULL, PRIMARY KEY (transaction_id, output_index)) WITHOUT ROWID;
+  CREATE INDEX IF NOT EXISTS utxos_asset ON utxos (asset_id);
+
+  CREATE TABLE IF NOT EXISTS pre_commit (
+    id INTEGER PRIMARY KEY CHECK (id = 1), height INTEGER NOT NULL, transactions TEXT NOT NULL);
+  CREATE TABLE IF NOT EXISTS validators (height INTEGER PRIMARY KEY, validators TEXT NOT NULL);
+  CREATE TABLE IF NOT EXISTS elections (
+    election_id TEXT NOT NULL, height INTEGER NOT NULL, is_concluded INTEGER NOT NULL,
+    PRIMARY KEY (election_id, height)) WITHOUT ROWID;
+  CREATE INDEX IF NOT EXISTS elections_height ON elections (height);
+  CREATE TABLE IF NOT EXISTS abci_chains (height INTEGER PRIMARY KEY, chain_id TEXT NOT NULL, is_synced INTEGER NOT NULL);
+
+  ${TABLES.map(changeLogTriggers).join('\n')}
+`;
+
+/** Every table, virtual table and side table, in an order safe to drop. */
+const ALL_TABLES = [...TABLES, 'assets_fts', 'metadata_fts', 'outputs', 'spends', 'block_transactions', 'changes'];
+
+/** The schema handlers of the sqlite backend, registered by its index. */
+export const schemaHandlers: HandlerMap<typeof schema, typeof SqliteConnection> = {
+  // The file is the database: opening it creates it.
+  async createDatabase(conn) {
+    conn.read('create database', () => conn.db);
+  },
+
+  async createTables(conn) {
+    conn.write('create tables', () => conn.db.exec(SCHEMA));
+    conn.forgetStatements();
+  },
+
+  // A connection cannot delete its own open file; dropping empties it of every table.
+  async dropDatabase(conn) {
+    conn.write('drop database', () => {
+      for (const table of ALL_TABLES) conn.db.exec(`DROP TABLE IF EXISTS ${table}`);
+    });
+    conn.forgetStatements();
+  },
+
+  // Asking must not create the file: `status` on a path that does not exist stays read-only.
+  async isInitialized(conn) {
+    if (!conn.exists()) return false;
+    return conn.read('inspect schema', () =>
+      Boolean(conn.statement("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'transactions'").get()),
+    );
+  },
+};

@@ -1,0 +1,456 @@
+#!/usr/bin/env node
+/**
+ * The `chainstore` command: create, inspect, repair and drop a chainstore database.
+ *
+ * ```
+ * chainstore [--backend <name>] [--url <url>] [--json] <init|drop|recover|status|start>
+ * ```
+ *
+ * The connection is configured like `connect()`: `--backend` and `--url` win over the
+ * `CHAINSTORE_DATABASE_*` environment, which wins over the backend's defaults.
+ *
+ * Exit codes: 0 success, 1 the operation or the backend failed, 2 usage or configuration
+ * error, 3 `recover` found a state it must not repair by itself.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as readline from 'node:readline';
+import { Command, CommanderError } from 'commander';
+import type { RecoveryReport } from './ledger';
+import type { PreCommitState } from './model';
+import { type Connection, ChainstoreError, TABLES, admin, connect, recover, schema, query } from './index';
+
+/** Where the command reads and writes; `main()` defaults each to the process's own. */
+export interface CliIo {
+  stdout: TextSink;
+  stderr: TextSink;
+  /** Read for the `drop` confirmation; only asked when `isTTY` is true. */
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean };
+  /** The environment `CHAINSTORE_DATABASE_*` is read from. */
+  env: NodeJS.ProcessEnv;
+}
+
+/** Anything text can be written to (a stream, or a test's collector). */
+export interface TextSink {
+  write(text: string): unknown;
+}
+
+/** The exit codes of the command. */
+export const EXIT_CODES = Object.freeze({
+  ok: 0,
+  /** The operation or the backend failed. */
+  failure: 1,
+  /** Bad usage or configuration (ConfigurationError, ValidationError, bad arguments). */
+  usage: 2,
+  /** `recover` refused to repair the database (RecoveryError). */
+  recovery: 3,
+});
+
+/** Options every subcommand accepts. */
+interface GlobalOptions {
+  backend?: string;
+  url?: string;
+  json?: boolean;
+}
+
+/** What `status` reports. */
+export interface StatusReport {
+  backend: string;
+  /** Where the data lives (never with a password). */
+  location: string;
+  /** False when the database has no chainstore tables yet. */
+  initialized: boolean;
+  /** Height of the latest block, or null when there is none. */
+  latestBlockHeight: number | null;
+  /** The pre-commit record, with `pending` true when a commit was left unfinished. */
+  preCommit: { height: number; transactions: number; pending: boolean } | null;
+  /** Records per table, by public table name (null when not initialized). */
+  records: Record<string, number> | null;
+}
+
+/** A mistake in how the command was called (exit code 2). */
+class UsageError extends Error {}
+
+/** The user answered no to a question: nothing was done (exit code 1). */
+class DeclinedError extends Error {}
+
+/**
+ * Runs the `chainstore` command in-process and resolves to its exit code. Never throws,
+ * never calls `process.exit`, and closes every connection it opens.
+ *
+ * @param argv the arguments after the program name, e.g. `['status', '--json']`
+ * @param io where to read and write; each field defaults to the process's own
+ *
+ * @example
+ * const code = await main(['--url', 'sqlite:///var/lib/node/chain.db', 'status']);
+ * process.exitCode = code;
+ */
+export async function main(argv: readonly string[] = process.argv.slice(2), io: Partial<CliIo> = {}): Promise<number> {
+  const given = withDefaults(io);
+  const secrets = secretsIn(argv, given.env);
+  const streams = redacting(given, secrets);
+  try {
+    await buildProgram(streams, secrets).parseAsync([...argv], { from: 'user' });
+    return EXIT_CODES.ok;
+  } catch (error) {
+    // Commander has already said what was wrong (or printed the help or version asked for).
+    if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT_CODES.ok : EXIT_CODES.usage;
+    streams.stderr.write(errorLine(error));
+    return exitCodeOf(error);
+  }
+}
+
+/**
+ * The same streams, with every secret masked in whatever is written. One gate for all
+ * output, because a password can reach it by many roads: an error message, a driver's
+ * message, a location shown by `status`.
+ */
+function redacting(io: CliIo, secrets: readonly string[]): CliIo {
+  return {
+    ...io,
+    stdout: { write: (text: string) => io.stdout.write(redact(text, secrets)) },
+    stderr: { write: (text: string) => io.stderr.write(redact(text, secrets)) },
+  };
+}
+
+function withDefaults(io: Partial<CliIo>): CliIo {
+  return {
+    stdout: io.stdout ?? process.stdout,
+    stderr: io.stderr ?? process.stderr,
+    stdin: io.stdin ?? process.stdin,
+    env: io.env ?? process.env,
+  };
+}
+
+// ---------------------------------------------------------------------------
+// The program
+// ---------------------------------------------------------------------------
+
+const HELP_FOOTER = `
+Environment:
+  CHAINSTORE_DATABASE_BACKEND, _URL, _HOST, _PORT, _NAME, _LOGIN, _PASSWORD, _SSL,
+  _MAX_TRIES, _CONNECTION_TIMEOUT configure the connection when no flag does.
+  Prefer CHAINSTORE_DATABASE_URL or _PASSWORD over --url for a URL with a password:
+  command lines are visible to other users of the machine.
+
+Exit codes:
+  0 success, 1 operation or backend failure, 2 usage or configuration error,
+  3 recover refused to repair the database (it needs a human).
+`;
+
+type Action = (conn: Connection, options: GlobalOptions & Record<string, unknown>, io: CliIo) => Promise<void>;
+
+function buildProgram(io: CliIo, secrets: string[]): Command {
+  const program = new Command('chainstore')
+    .description('Create, inspect, repair and drop a chainstore database.')
+    .version(packageVersion(), '-V, --version')
+    .option('--backend <name>', 'backend to use (sqlite, postgres, localmongodb, rethinkdb, ...)')
+    .option('--url <url>', "database URL in the engine's own form, e.g. sqlite:///var/lib/node/chain.db")
+    .option('--json', 'print machine-readable JSON on stdout')
+    .addHelpText('after', HELP_FOOTER)
+    // Set before the subcommands are added, so that they inherit them.
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => io.stdout.write(text),
+      writeErr: (text) => io.stderr.write(text),
+      outputError: (text, write) => write(commanderErrorLine(text)),
+    });
+
+  // Every subcommand runs the same way: connect, act, close whatever happens.
+  const run = (action: Action) => async (_localOptions: unknown, command: Command) => {
+    const options = command.optsWithGlobals<GlobalOptions & Record<string, unknown>>();
+    await withConnection(options, io, secrets, (conn) => action(conn, options, io));
+  };
+
+  program.command('init').description('create the database and its tables (idempotent, additive)').action(run(initCommand));
+  program
+    .command('drop')
+    .description('drop the database and everything in it (asks first)')
+    .option('-y, --yes', 'drop without asking')
+    .action(run(dropCommand));
+  program.command('recover').description('repair a commit left unfinished by a crash').action(run(recoverCommand));
+  program
+    .command('status')
+    .description('show backend, location, latest block, pre-commit state and record counts')
+    .action(run(statusCommand));
+  program.command('start').description('init, then recover, then status: what a node runs at startup').action(run(startCommand));
+  return program;
+}
+
+async function withConnection(
+  options: GlobalOptions,
+  io: CliIo,
+  secrets: string[],
+  work: (conn: Connection) => Promise<void>,
+): Promise<void> {
+  const conn = await connect(connectionOptions(options), io.env);
+  // The resolved password may come from anywhere (env, URL): keep it out of every message.
+  if (conn.config.password) secrets.push(conn.config.password);
+  try {
+    await work(conn);
+  } catch (error) {
+    // The operation's error is the one worth reporting, not a failure to close after it.
+    await conn.close().catch(() => undefined);
+    throw error;
+  }
+  await conn.close();
+}
+
+/** Only the flags given, so the environment still fills in the rest. */
+function connectionOptions(options: GlobalOptions): { backend?: string; url?: string } {
+  const chosen: { backend?: string; url?: string } = {};
+  if (options.backend !== undefined) chosen.backend = options.backend;
+  if (options.url !== undefined) chosen.url = options.url;
+  return chosen;
+}
+
+// ---------------------------------------------------------------------------
+// Subcommands
+// ---------------------------------------------------------------------------
+
+async function initCommand(conn: Connection, options: GlobalOptions, io: CliIo): Promise<void> {
+  await schema.initDatabase(conn);
+  if (options.json) printJson(io, { initialized: true, backend: conn.backend, location: conn.location });
+  else io.stdout.write(`initialized ${databaseLabel(conn)}\n`);
+}
+
+async function dropCommand(conn: Connection, options: GlobalOptions & { yes?: boolean }, io: CliIo): Promise<void> {
+  const name = conn.config.name;
+  if (!options.yes) await confirmDrop(conn, io);
+  await schema.dropDatabase(conn, name);
+  if (options.json) printJson(io, { dropped: true, backend: conn.backend, location: conn.location });
+  else io.stdout.write(`dropped ${databaseLabel(conn)}\n`);
+}
+
+/** Asks on a terminal; refuses outright when no one can answer (a script, a pipe). */
+async function confirmDrop(conn: Connection, io: CliIo): Promise<void> {
+  if (!io.stdin.isTTY) {
+    throw new UsageError(`refusing to drop ${databaseLabel(conn)}: stdin is not a terminal, so no one can confirm; pass --yes to drop it`);
+  }
+  io.stderr.write(`Drop database ${conn.config.name} at ${conn.location}? [y/N] `);
+  const answer = await readLine(io.stdin);
+  // Input ended without an answer: end the prompt's line, so the next message starts on its own.
+  if (answer === null) io.stderr.write('\n');
+  if (!/^\s*y(es)?\s*$/i.test(answer ?? '')) throw new DeclinedError(`${databaseLabel(conn)} was not dropped`);
+}
+
+/** The next line of `input`, or null if it ends first. */
+function readLine(input: NodeJS.ReadableStream): Promise<string | null> {
+  return new Promise((resolve) => {
+    const lines = readline.createInterface({ input, terminal: false });
+    let answered = false;
+    lines.once('line', (line) => {
+      answered = true;
+      lines.close();
+      resolve(line);
+    });
+    lines.once('close', () => {
+      if (!answered) resolve(null);
+    });
+  });
+}
+
+async function recoverCommand(conn: Connection, options: GlobalOptions, io: CliIo): Promise<void> {
+  const report = await recover(conn);
+  if (options.json) printJson(io, report);
+  else io.stdout.write(formatRecovery(report));
+}
+
+async function statusCommand(conn: Connection, options: GlobalOptions, io: CliIo): Promise<void> {
+  const report = await readStatus(conn);
+  if (options.json) printJson(io, report);
+  else io.stdout.write(formatStatus(report));
+}
+
+async function startCommand(conn: Connection, options: GlobalOptions, io: CliIo): Promise<void> {
+  await schema.initDatabase(conn);
+  const recovery = await recover(conn);
+  const status = await readStatus(conn);
+  if (options.json) {
+    printJson(io, { recovery, status });
+    return;
+  }
+  io.stdout.write(`initialized ${databaseLabel(conn)}\n`);
+  io.stdout.write(formatRecovery(recovery));
+  io.stdout.write(formatStatus(status));
+}
+
+// ---------------------------------------------------------------------------
+// Reports
+// ---------------------------------------------------------------------------
+
+/**
+ * Reads what `status` shows, writing nothing; on a database without tables it reports
+ * `initialized: false` and stops there.
+ *
+ * @example
+ * const { latestBlockHeight, records } = await readStatus(conn);
+ */
+export async function readStatus(conn: Connection): Promise<StatusReport> {
+  const base = { backend: conn.backend, location: conn.location };
+  if (!(await schema.isInitialized(conn))) {
+    return { ...base, initialized: false, latestBlockHeight: null, preCommit: null, records: null };
+  }
+  const [latest, preCommit, records] = await Promise.all([
+    query.getLatestBlock(conn),
+    query.getPreCommitState(conn),
+    admin.countRecords(conn),
+  ]);
+  const latestBlockHeight = latest ? latest.height : null;
+  return { ...base, initialized: true, latestBlockHeight, preCommit: describePreCommit(preCommit, latestBlockHeight), records };
+}
+
+/** Whether the pre-commit record marks a commit that never finished (what `recover` repairs). */
+function describePreCommit(state: PreCommitState | null, latestHeight: number | null): StatusReport['preCommit'] {
+  if (!state) return null;
+  const committed = state.height === latestHeight || (latestHeight === null && state.transactions.length === 0);
+  return { height: state.height, transactions: state.transactions.length, pending: !committed };
+}
+
+function formatStatus(report: StatusReport): string {
+  const lines = [row('backend', report.backend), row('location', report.location)];
+  if (!report.initialized) {
+    lines.push('the database has no tables yet (run: chainstore init)');
+    return lines.join('\n') + '\n';
+  }
+  lines.push(row('latest block', report.latestBlockHeight === null ? 'no blocks' : `height ${report.latestBlockHeight}`));
+  lines.push(row('pre-commit', formatPreCommit(report.preCommit)));
+  lines.push('records');
+  const records = report.records ?? {};
+  const names = [...TABLES.filter((table) => table in records), ...Object.keys(records).filter((key) => !(TABLES as readonly string[]).includes(key))];
+  const width = Math.max(0, ...names.map((name) => name.length));
+  for (const name of names) lines.push(`  ${name.padEnd(width)}  ${records[name]}`);
+  return lines.join('\n') + '\n';
+}
+
+function formatPreCommit(preCommit: StatusReport['preCommit']): string {
+  if (!preCommit) return 'none';
+  const what = `height ${preCommit.height}, ${plural(preCommit.transactions, 'transaction')}`;
+  return preCommit.pending ? `${what}, unfinished commit (run: chainstore recover)` : `${what}, committed`;
+}
+
+function formatRecovery(report: RecoveryReport): string {
+  if (report.action === 'none') return `recover: nothing to do (${report.height < 0 ? 'no blocks' : `latest block ${report.height}`})\n`;
+  return `recover: rolled back the unfinished commit of block ${report.height} (${plural(report.transactions.length, 'transaction')})\n`;
+}
+
+/** `database ledger at db.internal:5432/ledger`, or just `database ./chain.db` where both are the file. */
+function databaseLabel(conn: Connection): string {
+  const name = conn.config.name;
+  return name === conn.location ? `database ${name}` : `database ${name} at ${conn.location}`;
+}
+
+const row = (label: string, value: string) => `${label.padEnd(13)} ${value}`;
+const plural = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
+
+function printJson(io: CliIo, value: unknown): void {
+  io.stdout.write(JSON.stringify(value, null, 2) + '\n');
+}
+
+// ---------------------------------------------------------------------------
+// Errors and exit codes
+// ---------------------------------------------------------------------------
+
+/**
+ * The exit code for an error: 2 for usage and configuration, 3 for recovery, 1 otherwise.
+ * Goes by the stable `code` rather than `instanceof`, so errors from another copy of the
+ * package are classified too.
+ */
+function exitCodeOf(error: unknown): number {
+  if (error instanceof UsageError) return EXIT_CODES.usage;
+  if (error instanceof DeclinedError) return EXIT_CODES.failure;
+  switch ((error as { code?: unknown } | null)?.code) {
+    case 'CHAINSTORE_CONFIGURATION':
+    case 'CHAINSTORE_VALIDATION':
+      return EXIT_CODES.usage;
+    case 'CHAINSTORE_RECOVERY':
+      return EXIT_CODES.recovery;
+    default:
+      return EXIT_CODES.failure;
+  }
+}
+
+/** `chainstore: <message>`: one line, no stack (the output streams mask passwords). */
+function errorLine(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  // Our own errors speak for themselves; a stray one (a driver's, a bug) is named by its class.
+  const foreign = error instanceof Error && !(error instanceof ChainstoreError) && error.name !== 'Error';
+  return `chainstore: ${oneLine(foreign ? `${error.name}: ${message}` : message)}\n`;
+}
+
+/** Commander's `error: ...` lines, restyled as ours. */
+function commanderErrorLine(text: string): string {
+  const [first, ...rest] = text.replace(/\n+$/, '').split('\n');
+  const line = `chainstore: ${first.replace(/^error:\s*/, '')}\n`;
+  return rest.length ? `${line}${rest.join('\n')}\n` : line;
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ').trim();
+}
+
+/** Masks every known secret and every URL password in `text`. */
+function redact(text: string, secrets: readonly string[]): string {
+  let safe = text;
+  // Longest first, so a secret that contains another is masked whole.
+  for (const secret of [...secrets].sort((a, b) => b.length - a.length)) safe = safe.split(secret).join('***');
+  return safe.replace(URL_PASSWORD, '$1***@');
+}
+
+/**
+ * `scheme://user:` and then everything up to the last `@` of the URL: the password, even
+ * one with an unencoded `#`, `/` or `@` (which a URL parser would cut short).
+ */
+const URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^\s'"`:/@]*:)[^\s'"`]*@/gi;
+
+/** Passwords the command was handed, raw and URL-decoded, so no message can repeat them. */
+function secretsIn(argv: readonly string[], env: NodeJS.ProcessEnv): string[] {
+  const urls = [env.CHAINSTORE_DATABASE_URL, ...argv.filter((arg) => arg.includes('://'))];
+  const secrets = [env.CHAINSTORE_DATABASE_PASSWORD, ...urls.flatMap(passwordsOf)];
+  return [...new Set(secrets)].filter((secret): secret is string => typeof secret === 'string' && secret !== '');
+}
+
+/**
+ * What the password of `url` may be. With an unencoded `@` in it, where the password ends
+ * is ambiguous, so every candidate (up to each `@`) counts.
+ */
+function passwordsOf(url: string | undefined): string[] {
+  const userInfo = url && /^[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:(.*)@/i.exec(url)?.[1];
+  if (!userInfo) return [];
+  const candidates: string[] = [];
+  for (let at = userInfo.indexOf('@'); at !== -1; at = userInfo.indexOf('@', at + 1)) candidates.push(userInfo.slice(0, at));
+  candidates.push(userInfo);
+  return candidates.flatMap((raw) => [raw, safeDecode(raw)]);
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+/** The version in the package's package.json (the same file from `lib/` and `dist/lib/`). */
+function packageVersion(): string {
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    const file = path.join(dir, 'package.json');
+    if (fs.existsSync(file)) {
+      const pkg = JSON.parse(fs.readFileSync(file, 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'chainstore') return pkg.version ?? '0.0.0';
+    }
+    if (path.dirname(dir) === dir) return '0.0.0';
+  }
+}
+
+if (require.main === module) {
+  // A reader that stops early (`chainstore status | head -1`) is not an error worth a stack.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? EXIT_CODES.ok);
+    throw error;
+  });
+  // exitCode rather than exit(): stdout and stderr are flushed before the process ends.
+  void main().then((code) => {
+    process.exitCode = code;
+  });
+}

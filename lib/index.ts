@@ -1,0 +1,53 @@
+/**
+ * chainstore: one storage API for ledger nodes over SQLite, PostgreSQL, MongoDB and RethinkDB.
+ *
+ * @example
+ * import { connect, query, schema, recover } from 'chainstore';
+ * const conn = await connect();            // embedded SQLite at ./.chainstore/chainstore.db
+ * await schema.initDatabase(conn);
+ * await recover(conn);
+ * await query.writeTransaction(conn, tx);
+ * console.log(await query.getTransaction(conn, tx.id));
+ * await conn.close();
+ */
+import * as admin from './admin';
+import * as changefeed from './changefeed';
+import * as query from './query';
+import * as schema from './schema';
+import './ledger';
+import './defaults';
+
+export { admin, changefeed, query, schema };
+export { capabilities } from './capabilities';
+export type { Capabilities } from './capabilities';
+export type { ReconfigureOptions, DryRunOptions } from './admin';
+export { ChangeFeed } from './changefeed';
+export type { ChangeEvent, ChangefeedOptions, ListeningFeed } from './changefeed';
+export { Connection, connect, registerBackend, setDefaultBackend, listBackends, getDefaultBackend, lazyBackend } from './connection';
+export type { BackendFactory } from './connection';
+export type { ConnectionOptions, ResolvedConfig, TlsOptions } from './config';
+export { generic, registerHandlers, coverage, isGeneric, rejectAsync } from './dispatch';
+export type { Generic, GenericOptions, GenericSignature, HandlerFor, HandlerMap, CoverageState } from './dispatch';
+export {
+  ChainstoreError,
+  BackendError,
+  ConnectionError,
+  OperationError,
+  DuplicateKeyError,
+  UnsupportedOperationError,
+  ConfigurationError,
+  ValidationError,
+  RegistrationError,
+  NotImplementedError,
+  RecoveryError,
+} from './errors';
+export { recover, utxoChanges } from './ledger';
+export type { RecoveryReport } from './ledger';
+export { assetIdOf, utxosOf, spentRefsOf, MAX_BATCH } from './model';
+export type {
+  Json, Operation, Transaction, TransactionInput, TransactionOutput, OutputRef, Block, Utxo,
+  PreCommitState, ValidatorSet, Election, AbciChain, Asset, Metadata,
+} from './model';
+export type { TxidsFilter, TextSearchOptions, TextSearchResult, UtxoFilter } from './query';
+export { TABLES } from './tables';
+export type { TableName } from './tables';

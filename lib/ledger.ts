@@ -1,0 +1,152 @@
+/**
+ * The commit protocol and crash recovery (DESIGN section 6), built only on the generics,
+ * so they serve every backend.
+ *
+ * The protocol writes a pre-commit record first and the block row last, so a crash
+ * anywhere in between leaves a pre-commit record one height above the latest block:
+ * exactly the state `recover()` knows how to roll back.
+ */
+import { Connection } from './connection';
+import { RecoveryError } from './errors';
+import { type Block, type OutputRef, type Transaction, type Utxo, spentRefsOf, utxosOf } from './model';
+import * as query from './query';
+import * as schema from './schema';
+
+/**
+ * The default `commitBlock`, for every backend without real transactions: each step is
+ * durable on its own, and the order makes every crash recoverable.
+ */
+async function commitBlockInSteps(conn: Connection, block: Block, txs: Transaction[]): Promise<void> {
+  await query.storePreCommitState(conn, { height: block.height, transactions: block.transactions });
+  await query.writeTransactions(conn, txs);
+  const { spent, created } = utxoChanges(txs);
+  await query.deleteUnspentOutputs(conn, spent);
+  await query.storeUnspentOutputs(conn, created);
+  await query.storeBlock(conn, block);
+}
+
+query.commitBlock.register(Connection, commitBlockInSteps);
+
+/**
+ * How a list of transactions changes the UTXO set: every output they spend (deleting one
+ * made within the list is a no-op) and the outputs they create that the list does not spend.
+ *
+ * @example
+ * const { spent, created } = utxoChanges(txs);
+ */
+export function utxoChanges(txs: readonly Transaction[]): { spent: OutputRef[]; created: Utxo[] } {
+  const key = (ref: OutputRef) => `${ref.transaction_id}:${ref.output_index}`;
+  const spentKeys = new Set<string>();
+  const spent: OutputRef[] = [];
+  for (const tx of txs) {
+    for (const ref of spentRefsOf(tx)) {
+      spentKeys.add(key(ref));
+      spent.push(ref);
+    }
+  }
+  const created: Utxo[] = [];
+  for (const tx of txs) for (const utxo of utxosOf(tx)) if (!spentKeys.has(key(utxo))) created.push(utxo);
+  return { spent, created };
+}
+
+/**
+ * What `recover()` did.
+ *
+ * @example
+ * const { action, height, transactions } = await recover(conn);
+ * // on a fresh database: { action: 'none', height: -1, transactions: [] }
+ */
+export interface RecoveryReport {
+  action: 'none' | 'rolled-back';
+  /**
+   * The height the action concerns: the block rolled back, or, when there was nothing to do,
+   * the latest block (-1 when there is none).
+   */
+  height: number;
+  /** Ids of the transactions of the block rolled back (the pre-commit record's list). */
+  transactions: string[];
+}
+
+/**
+ * Repairs a database after a crash in the middle of a commit. Run it at startup.
+ *
+ * - no tables yet, no pre-commit record, or a pre-commit record at the latest block's
+ *   height: nothing to do;
+ * - a pre-commit record one height above the latest block: the uncommitted block is rolled
+ *   back (its transactions with their asset data and metadata deleted, the outputs they spent
+ *   restored, the outputs they created removed, elections, validator sets and ABCI chains
+ *   above the latest height deleted, the pre-commit record reset to the latest block);
+ * - anything else: {@link RecoveryError}, and nothing is changed.
+ *
+ * Idempotent; a crash during recovery is repaired by running it again.
+ *
+ * @example
+ * const conn = await connect();
+ * const report = await recover(conn);
+ * if (report.action === 'rolled-back') log(`rolled back ${report.transactions.length} transactions`);
+ */
+export async function recover(conn: Connection): Promise<RecoveryReport> {
+  if (!(await schema.isInitialized(conn))) return { action: 'none', height: -1, transactions: [] };
+  const [preCommit, latest] = await Promise.all([query.getPreCommitState(conn), query.getLatestBlock(conn)]);
+  const latestHeight = latest ? latest.height : -1;
+  if (!preCommit || preCommit.height === latestHeight) {
+    return { action: 'none', height: latestHeight, transactions: [] };
+  }
+  // With no block at all, the pre-commit record belongs to the first commit, whatever its height.
+  if (latest && preCommit.height !== latestHeight + 1) {
+    throw new RecoveryError(
+      `pre-commit record is at height ${preCommit.height} but the latest block is at ${latestHeight}: ` +
+        'only a gap of exactly one block can be repaired automatically; the database needs a human',
+    );
+  }
+  if (!latest && preCommit.transactions.length === 0) return { action: 'none', height: -1, transactions: [] };
+
+  const written = await query.getTransactions(conn, preCommit.transactions);
+  const rolledBack = new Set(written.map((tx) => tx.id));
+
+  // UTXO set first, transactions last: while the transactions still exist, running this
+  // again recomputes the same changes, so a crash here is repaired by the next run.
+  const created = written.flatMap((tx) => utxosOf(tx).map(({ transaction_id, output_index }) => ({ transaction_id, output_index })));
+  await query.deleteUnspentOutputs(conn, created);
+  const spent = written.flatMap(spentRefsOf).filter((ref) => !rolledBack.has(ref.transaction_id));
+  const restored = await outputsOf(conn, spent);
+  await query.storeUnspentOutputs(conn, restored);
+
+  // Before the first block, records below the pre-commit height (genesis) are kept.
+  await deleteRecordsAbove(conn, latest ? latestHeight : preCommit.height - 1, preCommit.height);
+  await query.deleteTransactions(conn, preCommit.transactions);
+  await query.storePreCommitState(
+    conn,
+    latest ? { height: latest.height, transactions: latest.transactions } : { height: 0, transactions: [] },
+  );
+  return { action: 'rolled-back', height: preCommit.height, transactions: [...preCommit.transactions] };
+}
+
+/** The UTXOs that `refs` point at, rebuilt from the committed transactions that made them. */
+async function outputsOf(conn: Connection, refs: OutputRef[]): Promise<Utxo[]> {
+  const ids = [...new Set(refs.map((ref) => ref.transaction_id))];
+  const makers = new Map((await query.getTransactions(conn, ids)).map((tx) => [tx.id, tx]));
+  const utxos: Utxo[] = [];
+  for (const ref of refs) {
+    const maker = makers.get(ref.transaction_id);
+    const utxo = maker && utxosOf(maker)[ref.output_index];
+    if (utxo) utxos.push(utxo);
+  }
+  return utxos;
+}
+
+/**
+ * Deletes the elections, validator sets and ABCI chains recorded above `keptHeight` by the
+ * block being rolled back. Validator sets and chains are found through their "latest"
+ * getters, so one a block scheduled further ahead (BigchainDB stores a validator update at
+ * height + 1) is found too; elections are recorded at the block's height, or the next.
+ */
+async function deleteRecordsAbove(conn: Connection, keptHeight: number, preCommitHeight: number): Promise<void> {
+  for (let height = keptHeight + 1; height <= preCommitHeight + 1; height++) await query.deleteElections(conn, height);
+  for (let set = await query.getValidatorSet(conn); set && set.height > keptHeight; set = await query.getValidatorSet(conn)) {
+    await query.deleteValidatorSet(conn, set.height);
+  }
+  for (let chain = await query.getLatestAbciChain(conn); chain && chain.height > keptHeight; chain = await query.getLatestAbciChain(conn)) {
+    await query.deleteAbciChain(conn, chain.height);
+  }
+}

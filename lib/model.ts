@@ -1,0 +1,608 @@
+/**
+ * The records chainstore stores (DESIGN section 3), and the validation of everything
+ * that enters a write. Schemas are compiled once, at load time; a batch is checked
+ * whole before any backend is touched, so a batch with one bad record writes nothing.
+ *
+ * The layer checks structure only: signatures and id hashes are the ledger node's job.
+ */
+import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
+import { ValidationError } from './errors';
+
+/**
+ * Any JSON value.
+ *
+ * @example
+ * const data: Json = { serial: 'X-1', tags: ['coffee'], weight: 2.5, recalled: null };
+ */
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/**
+ * The operations of a BigchainDB v2.0 transaction.
+ *
+ * @example
+ * const operation: Operation = 'TRANSFER';
+ * const transfers = await query.getTxidsFiltered(conn, assetId, { operation });
+ */
+export type Operation = 'CREATE' | 'TRANSFER' | 'VALIDATOR_ELECTION' | 'CHAIN_MIGRATION_ELECTION' | 'VOTE';
+
+/**
+ * A reference to one output of one transaction.
+ *
+ * @example
+ * const ref: OutputRef = { transaction_id: createTx.id, output_index: 0 };
+ * const spenders = await query.getSpendingTransactions(conn, [ref]);
+ */
+export interface OutputRef {
+  transaction_id: string;
+  output_index: number;
+}
+
+/**
+ * One input of a transaction: `fulfills` is null for CREATE-like transactions.
+ *
+ * @example
+ * const input: TransactionInput = {
+ *   owners_before: [alice], fulfills: { transaction_id: createTx.id, output_index: 0 }, fulfillment: signed,
+ * };
+ */
+export interface TransactionInput {
+  owners_before: string[];
+  fulfills: OutputRef | null;
+  fulfillment: string | Json | null;
+}
+
+/**
+ * One output of a transaction. `amount` is a decimal string.
+ *
+ * @example
+ * const output: TransactionOutput = { public_keys: [bob], amount: '10', condition: { details: {}, uri: 'ni:///sha-256;...' } };
+ */
+export interface TransactionOutput {
+  public_keys: string[];
+  amount: string;
+  condition: { details: Json; uri: string };
+}
+
+/**
+ * A transaction in the BigchainDB v2.0 shape.
+ *
+ * @example
+ * const tx: Transaction = {
+ *   id: 'ab'.repeat(32), version: '2.0', operation: 'CREATE',
+ *   asset: { data: { serial: 'X-1' } }, metadata: null,
+ *   inputs: [{ owners_before: [alice], fulfills: null, fulfillment: null }],
+ *   outputs: [{ public_keys: [alice], amount: '1', condition: { details: {}, uri: 'ni:///sha-256;...' } }],
+ * };
+ */
+export interface Transaction {
+  id: string;
+  version: string;
+  operation: Operation;
+  asset: { data: Json | null } | { id: string };
+  metadata: Json | null;
+  inputs: TransactionInput[];
+  outputs: TransactionOutput[];
+}
+
+/**
+ * A committed block: its height, app hash and the ids of its transactions.
+ *
+ * @example
+ * const block: Block = { height: 1, app_hash: 'ab12', transactions: [tx.id] };
+ */
+export interface Block {
+  height: number;
+  app_hash: string;
+  transactions: string[];
+}
+
+/**
+ * An unspent output, as kept in the UTXO set.
+ *
+ * @example
+ * const mine: Utxo[] = await query.getUnspentOutputs(conn, { public_key: alice });
+ * // [{ transaction_id, output_index: 0, amount: '1', asset_id, condition_uri }]
+ */
+export interface Utxo {
+  transaction_id: string;
+  output_index: number;
+  amount: string;
+  asset_id: string;
+  condition_uri: string;
+}
+
+/**
+ * The record written before a block's data: which block is being committed.
+ *
+ * @example
+ * await query.storePreCommitState(conn, { height: block.height, transactions: block.transactions });
+ */
+export interface PreCommitState {
+  height: number;
+  transactions: string[];
+}
+
+/**
+ * The validator set in force from `height` on.
+ *
+ * @example
+ * const set: ValidatorSet = { height: 10, validators: [{ public_key: k, power: 10 }] };
+ */
+export interface ValidatorSet {
+  height: number;
+  validators: Json[];
+}
+
+/**
+ * An election's state at a height.
+ *
+ * @example
+ * await query.storeElections(conn, [{ election_id: e, height: 12, is_concluded: false }]);
+ */
+export interface Election {
+  election_id: string;
+  height: number;
+  is_concluded: boolean;
+}
+
+/**
+ * The ABCI chain in force from `height` on.
+ *
+ * @example
+ * await query.storeAbciChain(conn, 1, 'chain-X');
+ * await query.getLatestAbciChain(conn);   // { height: 1, chain_id: 'chain-X', is_synced: true }
+ */
+export interface AbciChain {
+  height: number;
+  chain_id: string;
+  is_synced: boolean;
+}
+
+/**
+ * Asset data, keyed by the id of the CREATE transaction that made the asset.
+ *
+ * @example
+ * const asset: Asset = { id: createTx.id, data: { serial: 'X-1' } };
+ */
+export interface Asset {
+  id: string;
+  data: Json | null;
+}
+
+/**
+ * Transaction metadata, keyed by transaction id.
+ *
+ * @example
+ * const note: Metadata = { id: tx.id, metadata: { note: 'hi' } };
+ */
+export interface Metadata {
+  id: string;
+  metadata: Json | null;
+}
+
+/**
+ * The largest batch one `writeTransactions` call accepts (100,000).
+ *
+ * @example
+ * for (let i = 0; i < txs.length; i += MAX_BATCH) await query.writeTransactions(conn, txs.slice(i, i + MAX_BATCH));
+ */
+export const MAX_BATCH = 100_000;
+
+/**
+ * The id of the asset a transaction creates or moves.
+ *
+ * @example
+ * assetIdOf(createTx);     // createTx.id
+ * assetIdOf(transferTx);   // transferTx.asset.id
+ */
+export function assetIdOf(tx: Transaction): string {
+  return 'id' in tx.asset ? tx.asset.id : tx.id;
+}
+
+/**
+ * The UTXOs a transaction creates, one per output.
+ *
+ * @example
+ * const [first] = utxosOf(tx);   // { transaction_id: tx.id, output_index: 0, amount, asset_id, condition_uri }
+ */
+export function utxosOf(tx: Transaction): Utxo[] {
+  const assetId = assetIdOf(tx);
+  return tx.outputs.map((output, index) => ({
+    transaction_id: tx.id,
+    output_index: index,
+    amount: output.amount,
+    asset_id: assetId,
+    condition_uri: output.condition.uri,
+  }));
+}
+
+/**
+ * The outputs a transaction spends.
+ *
+ * @example
+ * spentRefsOf(createTx);     // []
+ * spentRefsOf(transferTx);   // [{ transaction_id: createTx.id, output_index: 0 }]
+ */
+export function spentRefsOf(tx: Transaction): OutputRef[] {
+  const refs: OutputRef[] = [];
+  for (const input of tx.inputs) if (input.fulfills) refs.push(input.fulfills);
+  return refs;
+}
+
+// ---------------------------------------------------------------------------
+// JSON Schemas
+// ---------------------------------------------------------------------------
+
+const hexId = { type: 'string', pattern: '^[0-9a-f]{64}$' } as const;
+/** Heights stay exact in JavaScript numbers on every engine. */
+export const MAX_HEIGHT = Number.MAX_SAFE_INTEGER;
+/** Output indexes fit a 32-bit integer column on every engine. */
+export const MAX_OUTPUT_INDEX = 2 ** 31 - 1;
+/**
+ * The longest key-like string (public key, election id, chain id): what every engine can put
+ * in a unique index entry (PostgreSQL's btree entries hold about 2.7 kB; 4 bytes a character).
+ */
+export const MAX_KEY_LENGTH = 512;
+
+const height = { type: 'integer', minimum: 0, maximum: MAX_HEIGHT } as const;
+const outputIndex = { type: 'integer', minimum: 0, maximum: MAX_OUTPUT_INDEX } as const;
+const amount = { type: 'string', pattern: '^[0-9]{1,30}$' } as const;
+const nonEmptyString = { type: 'string', minLength: 1, maxLength: MAX_KEY_LENGTH } as const;
+const anyJson = {} as const;
+const outputRef = {
+  type: 'object',
+  required: ['transaction_id', 'output_index'],
+  properties: { transaction_id: hexId, output_index: outputIndex },
+} as const;
+
+const transactionSchema = {
+  type: 'object',
+  required: ['id', 'version', 'operation', 'asset', 'metadata', 'inputs', 'outputs'],
+  properties: {
+    id: hexId,
+    version: { type: 'string', minLength: 1 },
+    operation: { enum: ['CREATE', 'TRANSFER', 'VALIDATOR_ELECTION', 'CHAIN_MIGRATION_ELECTION', 'VOTE'] },
+    asset: {
+      type: 'object',
+      properties: { id: hexId },
+      // Exactly one of the two; field errors (a bad id) are reported before this one.
+      oneOf: [{ required: ['data'] }, { required: ['id'] }],
+    },
+    metadata: anyJson,
+    inputs: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['owners_before', 'fulfills', 'fulfillment'],
+        properties: {
+          owners_before: { type: 'array', items: nonEmptyString },
+          fulfills: { ...outputRef, nullable: true },
+          fulfillment: anyJson,
+        },
+      },
+    },
+    outputs: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['public_keys', 'amount', 'condition'],
+        properties: {
+          public_keys: { type: 'array', minItems: 1, items: nonEmptyString },
+          amount,
+          condition: {
+            type: 'object',
+            required: ['details', 'uri'],
+            properties: { details: anyJson, uri: { type: 'string' } },
+          },
+        },
+      },
+    },
+  },
+  // CREATE carries asset data; TRANSFER points at the asset it moves.
+  allOf: [
+    {
+      if: { type: 'object', required: ['operation'], properties: { operation: { const: 'CREATE' } } },
+      then: { type: 'object', properties: { asset: { type: 'object', required: ['data'] } } },
+    },
+    {
+      if: { type: 'object', required: ['operation'], properties: { operation: { const: 'TRANSFER' } } },
+      then: { type: 'object', properties: { asset: { type: 'object', required: ['id'] } } },
+    },
+  ],
+} as const;
+
+const schemas = {
+  transaction: transactionSchema,
+  txid: hexId,
+  height,
+  block: {
+    type: 'object',
+    required: ['height', 'app_hash', 'transactions'],
+    properties: { height, app_hash: { type: 'string' }, transactions: { type: 'array', items: hexId } },
+  },
+  utxo: {
+    type: 'object',
+    required: ['transaction_id', 'output_index', 'amount', 'asset_id', 'condition_uri'],
+    properties: {
+      transaction_id: hexId,
+      output_index: outputIndex,
+      amount,
+      asset_id: hexId,
+      condition_uri: { type: 'string' },
+    },
+  },
+  outputRef,
+  preCommitState: {
+    type: 'object',
+    required: ['height', 'transactions'],
+    properties: { height, transactions: { type: 'array', items: hexId } },
+  },
+  validatorSet: {
+    type: 'object',
+    required: ['height', 'validators'],
+    properties: { height, validators: { type: 'array' } },
+  },
+  election: {
+    type: 'object',
+    required: ['election_id', 'height', 'is_concluded'],
+    properties: { election_id: nonEmptyString, height, is_concluded: { type: 'boolean' } },
+  },
+  abciChain: {
+    type: 'object',
+    required: ['height', 'chain_id', 'is_synced'],
+    properties: { height, chain_id: nonEmptyString, is_synced: { type: 'boolean' } },
+  },
+  asset: {
+    type: 'object',
+    required: ['id', 'data'],
+    properties: { id: hexId, data: anyJson },
+  },
+  metadata: {
+    type: 'object',
+    required: ['id', 'metadata'],
+    properties: { id: hexId, metadata: anyJson },
+  },
+} as const;
+
+/**
+ * What each validator checks, by record kind.
+ *
+ * @example
+ * const kind: RecordKind = 'utxo';
+ * validateBatch(kind, utxos, 'utxos');
+ */
+export type RecordKind = keyof typeof schemas;
+
+const ajv = new Ajv({ allErrors: false, strict: true, strictRequired: false, strictTuples: false, allowUnionTypes: true });
+const validators = Object.fromEntries(
+  Object.entries(schemas).map(([kind, schema]) => [kind, ajv.compile(schema)]),
+) as Record<RecordKind, ValidateFunction>;
+
+function formatPath(prefix: string, instancePath: string): string {
+  let path = prefix;
+  for (const part of instancePath.split('/').slice(1)) {
+    const key = part.replace(/~1/g, '/').replace(/~0/g, '~');
+    path += /^\d+$/.test(key) ? `[${key}]` : path ? `.${key}` : key;
+  }
+  return path;
+}
+
+function describeError(error: ErrorObject): { path: string; message: string } {
+  // A missing property is reported on its parent; point at the property itself.
+  if (error.keyword === 'required') {
+    const missing = (error.params as { missingProperty: string }).missingProperty;
+    return { path: `${error.instancePath}/${missing}`, message: 'is required' };
+  }
+  if (error.keyword === 'oneOf' && error.instancePath === '/asset') {
+    return { path: error.instancePath, message: 'must have exactly one of "data" (CREATE) or "id" (TRANSFER)' };
+  }
+  return { path: error.instancePath, message: error.message ?? 'is invalid' };
+}
+
+function fail(kind: RecordKind, validate: ValidateFunction, prefix: string, what: string): never {
+  const first = validate.errors?.[0];
+  if (!first) throw new ValidationError(`invalid ${what}`, prefix);
+  const { path: instancePath, message } = describeError(first);
+  const path = formatPath(prefix, instancePath);
+  throw new ValidationError(`invalid ${what}: ${path || kind} ${message}`, path);
+}
+
+/**
+ * Checks one record; throws {@link ValidationError} naming the first bad field.
+ *
+ * @example
+ * validate('block', { height: 1, app_hash: '', transactions: [] });   // ok
+ * validate('block', { height: -1, app_hash: '', transactions: [] });   // ValidationError, path 'height'
+ */
+export function validate(kind: RecordKind, value: unknown, what: string = kind): void {
+  const check = validators[kind];
+  if (!check(value)) fail(kind, check, '', what);
+  checkJson(value, '', what);
+}
+
+/**
+ * Refuses what JSON cannot carry (NaN, Infinity, undefined, functions, symbols, BigInt, Dates,
+ * Maps and other class instances, cycles): every engine stores JSON, and a value that would
+ * silently change on the way must be refused, not rewritten.
+ */
+function checkJson(value: unknown, prefix: string, what: string): void {
+  const bad = firstNonJson(value, new Set());
+  if (bad) {
+    const path = formatPath(prefix, bad.path);
+    throw new ValidationError(`invalid ${what}: ${path || 'the value'} ${bad.reason}`, path);
+  }
+}
+
+function firstNonJson(value: unknown, ancestors: Set<object>, path = ''): { path: string; reason: string } | null {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return null;
+    case 'number':
+      return Number.isFinite(value) ? null : { path, reason: `is ${value}, which JSON cannot carry` };
+    case 'object': {
+      if (value === null) return null;
+      if (ancestors.has(value)) return { path, reason: 'refers to itself (a cycle)' };
+      const proto = Object.getPrototypeOf(value);
+      if (!Array.isArray(value) && proto !== Object.prototype && proto !== null) {
+        return { path, reason: `is a ${(value as object).constructor?.name ?? 'class instance'}, not plain JSON` };
+      }
+      ancestors.add(value);
+      for (const [key, item] of Object.entries(value)) {
+        // An undefined property is dropped by JSON, as by every driver: nothing is lost.
+        if (item === undefined && !Array.isArray(value)) continue;
+        const bad = firstNonJson(item, ancestors, `${path}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`);
+        if (bad) return bad;
+      }
+      ancestors.delete(value);
+      return null;
+    }
+    default:
+      return { path, reason: `is ${typeof value === 'undefined' ? 'undefined' : `a ${typeof value}`}, which JSON cannot carry` };
+  }
+}
+
+/**
+ * Checks a batch: it must be an array of at most `max` records, each of `kind`.
+ * The path of a bad record starts with its index, e.g. `[3].outputs[0].amount`.
+ *
+ * @example
+ * validateBatch('utxo', utxos, 'utxos');
+ */
+export function validateBatch(kind: RecordKind, values: unknown, what: string, max = MAX_BATCH): void {
+  if (!Array.isArray(values)) {
+    throw new ValidationError(`invalid ${what}: expected an array, got ${values === null ? 'null' : typeof values}`, '');
+  }
+  if (values.length > max) {
+    throw new ValidationError(`invalid ${what}: at most ${max} records per call, got ${values.length}`, '');
+  }
+  const check = validators[kind];
+  for (let i = 0; i < values.length; i++) {
+    if (!check(values[i])) fail(kind, check, `[${i}]`, what);
+    checkJson(values[i], `[${i}]`, what);
+  }
+}
+
+/**
+ * Checks a plain argument of a read (a string id, a key, a height).
+ *
+ * @example
+ * checkArgument('txid', typeof id === 'string', id);
+ */
+export function checkArgument(name: string, ok: boolean, value: unknown, expected: string): void {
+  if (!ok) {
+    const got = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
+    throw new ValidationError(`invalid ${name}: expected ${expected}, got ${got}`, name);
+  }
+}
+
+/**
+ * Checks an argument that must be a string.
+ *
+ * @example
+ * checkString('txid', 42);   // ValidationError: invalid txid: expected a string, got number
+ */
+export function checkString(name: string, value: unknown): asserts value is string {
+  checkArgument(name, typeof value === 'string', value, 'a string');
+}
+
+/**
+ * Checks an argument that must be an array of strings.
+ *
+ * @example
+ * checkStrings('ids', [idA, idB]);   // ok
+ * checkStrings('ids', idA);          // ValidationError, path 'ids'
+ */
+export function checkStrings(name: string, value: unknown): asserts value is string[] {
+  checkArgument(name, Array.isArray(value) && value.every((v) => typeof v === 'string'), value, 'an array of strings');
+}
+
+/**
+ * Checks an argument that must be a non-negative integer (a height, an index).
+ *
+ * @example
+ * checkHeight('height', -1);   // ValidationError: invalid height: expected a non-negative integer, got number
+ */
+export function checkHeight(name: string, value: unknown): asserts value is number {
+  checkArgument(name, Number.isSafeInteger(value) && (value as number) >= 0, value, 'a non-negative integer');
+}
+
+/**
+ * Checks an argument that must be an output index (0 to 2^31 - 1).
+ *
+ * @example
+ * checkOutputIndex('outputIndex', 0);
+ */
+export function checkOutputIndex(name: string, value: unknown): asserts value is number {
+  checkArgument(name, Number.isInteger(value) && (value as number) >= 0 && (value as number) <= MAX_OUTPUT_INDEX, value, `an integer from 0 to ${MAX_OUTPUT_INDEX}`);
+}
+
+/**
+ * The keys that appear more than once in one batch, in first-seen order.
+ *
+ * @example
+ * repeatedKeys(['a', 'b', 'a', 'c', 'b'], (id) => id);   // ['a', 'b']
+ * const twice = repeatedKeys(txs, (tx) => tx.id);
+ */
+export function repeatedKeys<T, K extends string | number>(items: readonly T[], keyOf: (item: T) => K): K[] {
+  const seen = new Set<K>();
+  const repeated = new Set<K>();
+  for (const item of items) {
+    const key = keyOf(item);
+    if (seen.has(key)) repeated.add(key);
+    else seen.add(key);
+  }
+  return [...repeated];
+}
+
+/**
+ * Refuses unknown keys in an options object: a misspelt option must not silently widen a
+ * query (`{ owner: k }` matching everything) or turn a dry run into a real one.
+ *
+ * @example
+ * checkKnownKeys('filter', { owner: 'k' }, ['public_key']);   // ValidationError at 'filter.owner'
+ */
+export function checkKnownKeys(name: string, value: object | undefined, known: readonly string[]): void {
+  const unknown = value ? Object.keys(value).filter((key) => !known.includes(key)) : [];
+  if (unknown.length) {
+    throw new ValidationError(`invalid ${name}: unknown key ${unknown.map((k) => `'${k}'`).join(', ')} (known: ${known.join(', ')})`, `${name}.${unknown[0]}`);
+  }
+}
+
+/**
+ * The items found for `keys`, in the order of `keys`, each key once (the order every
+ * "get these ids" read promises).
+ *
+ * @example
+ * inOrderOf(['b', 'a', 'x'], new Map([['a', 1], ['b', 2]]));   // [2, 1]
+ */
+export function inOrderOf<T>(keys: readonly string[], found: Map<string, T>): T[] {
+  const out: T[] = [];
+  const seen = new Set<string>();
+  for (const key of keys) {
+    const item = found.get(key);
+    if (item !== undefined && !seen.has(key)) {
+      seen.add(key);
+      out.push(item);
+    }
+  }
+  return out;
+}
+
+/**
+ * The asset data (of each transaction that carries some) and metadata (of each that has
+ * any) a batch of transactions brings, keyed by the transaction's id: what a backend stores
+ * next to the transactions for `getAsset`, `getMetadata` and `textSearch`.
+ *
+ * @example
+ * const { assets, metadata } = sideRecordsOf([createTx, transferTx]);   // one asset, metadata where not null
+ */
+export function sideRecordsOf(txs: readonly Transaction[]): { assets: Asset[]; metadata: Metadata[] } {
+  const assets: Asset[] = [];
+  const metadata: Metadata[] = [];
+  for (const tx of txs) {
+    if ('data' in tx.asset) assets.push({ id: tx.id, data: tx.asset.data });
+    if (tx.metadata !== null) metadata.push({ id: tx.id, metadata: tx.metadata });
+  }
+  return { assets, metadata };
+}

@@ -1,0 +1,64 @@
+/**
+ * `schema`: creating and dropping a backend's database and tables (DESIGN section 5).
+ */
+import type { Connection } from './connection';
+import { type GenericSignature, defineInterface, generic, rejectAsync } from './dispatch';
+import { checkArgument } from './model';
+
+function declare<F extends GenericSignature>(name: string) {
+  return generic<F>(`schema.${name}`, {
+    failure: rejectAsync,
+    check: (_conn: unknown, dbName?: unknown) =>
+      checkArgument('name', dbName === undefined || (typeof dbName === 'string' && dbName !== ''), dbName, 'a database name'),
+  } as never);
+}
+
+/**
+ * Creates the database if the engine has such a thing (a no-op where the file or schema
+ * is made on connect). `name` defaults to the configured database.
+ *
+ * @example
+ * await schema.createDatabase(conn, 'ledger');
+ */
+export const createDatabase = declare<(conn: Connection, name?: string) => Promise<void>>('createDatabase');
+
+/**
+ * Creates every table and index that is missing: the unique keys of DESIGN section 5 and
+ * the text indexes for search. Existing tables and their data are left alone.
+ *
+ * @example
+ * await schema.createTables(conn, 'ledger');
+ */
+export const createTables = declare<(conn: Connection, name?: string) => Promise<void>>('createTables');
+
+/**
+ * Drops the database and everything in it. There is no undo.
+ *
+ * @example
+ * await schema.dropDatabase(conn, 'ledger');
+ */
+export const dropDatabase = declare<(conn: Connection, name?: string) => Promise<void>>('dropDatabase');
+
+/**
+ * True if the database has chainstore's tables (possibly from an older version).
+ *
+ * @example
+ * if (!(await schema.isInitialized(conn))) await schema.initDatabase(conn);
+ */
+export const isInitialized = declare<(conn: Connection, name?: string) => Promise<boolean>>('isInitialized');
+
+/**
+ * Creates the database and its tables. Idempotent and additive: on an existing or older
+ * database it adds what is missing and loses nothing.
+ *
+ * @example
+ * const conn = await connect();
+ * await schema.initDatabase(conn);
+ */
+export async function initDatabase(conn: Connection): Promise<void> {
+  const name = conn.config.name;
+  await createDatabase(conn, name);
+  await createTables(conn, name);
+}
+
+defineInterface('schema', { createDatabase, createTables, dropDatabase, isInitialized });

@@ -1,0 +1,779 @@
+/**
+ * The localmongodb backend without a server: how the configuration becomes the driver's
+ * settings, the exact documents sent (indexes, filters, pipelines, text queries, change
+ * stream options, replica set configurations), how driver errors are mapped, what a change
+ * event becomes, and the lazy connection (made without a server, failing after maxTries with
+ * a ConnectionError that shows no password). The conformance suite runs the rest against a
+ * real server (localmongodb.spec.ts).
+ */
+import { sideRecordsOf } from '../../lib/model';
+import { expect } from 'chai';
+import net from 'node:net';
+import { inspect } from 'node:util';
+import {
+  ChangeFeed,
+  ConfigurationError,
+  ConnectionError,
+  DuplicateKeyError,
+  OperationError,
+  UnsupportedOperationError,
+  ValidationError,
+  admin,
+  capabilities,
+  changefeed,
+  connect,
+  coverage,
+  query,
+} from '../../lib';
+import { resolveConfig } from '../../lib/config';
+import { parseSearch } from '../../lib/search';
+import { MongoConnection } from '../../backends/localmongodb';
+import { changeEvent, nextTimestamp } from '../../backends/localmongodb/changefeed';
+import {
+  MongoBulkWriteError,
+  MongoNetworkError,
+  MongoNotConnectedError,
+  MongoServerError,
+  MongoServerSelectionError,
+  ObjectId,
+  Timestamp,
+} from '../../backends/localmongodb/driver';
+import {
+  duplicateKeyDetails,
+  isConnectionFailure,
+  isDuplicateKeyError,
+  isHistoryLost,
+  isResumable,
+  isRetryable,
+  mapMongoError,
+  redactSecret,
+} from '../../backends/localmongodb/errors';
+import {
+  assetTokensFilter,
+  changeStreamOptions,
+  changeStreamPipeline,
+  keyIn,
+  ownedFilter,
+  ownedOutputs,
+  ownerTransactionsFilter,
+  spendingFilter,
+  spentFilter,
+  textSearchQuery,
+  textSearchString,
+  txidsFilter,
+  utxoFilter,
+  utxoRefsFilter,
+  validatorSetFilter,
+  writeOrder,
+} from '../../backends/localmongodb/filters';
+import { INDEXES, TEXT_LANGUAGE_FIELD } from '../../backends/localmongodb/indexes';
+import { clientSettings, declaresReplicaSet, declaresTransactions, urlParameters, withCredentials } from '../../backends/localmongodb/options';
+import { PRE_COMMIT_ID, RECORD_PROJECTION, blockDocument, publicRecord, transactionDocument } from '../../backends/localmongodb/records';
+import { normalizeHost, withMemberAdded, withMemberRemoved } from '../../backends/localmongodb/replset';
+import { preImagesCommand } from '../../backends/localmongodb/schema';
+import { describeServer } from '../../backends/localmongodb/server';
+import { duplicateCandidates, sortRefusals } from '../../backends/localmongodb/writes';
+import { createTx, freshId, output, publicKey, spend, transferTx } from '../conformance/fixtures';
+
+// The driver does not export its WriteError and BulkWriteResult classes; the real ones are
+// taken from its bulk module so the bulk errors below are built exactly as the driver builds them.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { WriteError, BulkWriteResult } = require('mongodb/lib/bulk/common') as {
+  WriteError: new (err: { index: number; code: number; errmsg: string; errInfo: object; op: object }) => unknown;
+  BulkWriteResult: new (bulkResult: object, isOrdered: boolean) => unknown;
+};
+
+const PASSWORD = 'Sup3r-s3cret:pw';
+const DEFAULTS = { host: 'localhost', port: 27017, name: 'chainstore' };
+const config = (options: Record<string, unknown>) => resolveConfig('localmongodb', options, {}, DEFAULTS);
+const alice = publicKey('alice');
+const bob = publicKey('bob');
+
+/** Every printable form of a value, to check that a password appears in none. */
+function printed(value: unknown): string {
+  return `${inspect(value, { depth: 10, showHidden: false })}\n${JSON.stringify(value) ?? ''}\n${String(value)}`;
+}
+
+function bulkError(writeErrors: { index: number; code: number; errmsg: string }[]): MongoBulkWriteError {
+  const errors = writeErrors.map((e) => new WriteError({ ...e, errInfo: {}, op: {} }));
+  const result = new BulkWriteResult({ ok: 1, writeErrors: errors, writeConcernErrors: [], insertedIds: [], nInserted: 0, nUpserted: 0, nMatched: 0, nModified: 0, nRemoved: 0, upserted: [] }, false);
+  return new MongoBulkWriteError({ message: writeErrors[0].errmsg, code: writeErrors[0].code, writeErrors: errors as never }, result as never);
+}
+
+const duplicateMessage = (collection: string, index: string, key: string) =>
+  `E11000 duplicate key error collection: chainstore.${collection} index: ${index} dup key: { ${key} }`;
+
+describe('localmongodb backend (no server)', function () {
+  describe('configuration -> driver settings', function () {
+    it('builds a URL from host and port, and gives the login apart, never the password in a printable form', function () {
+      const resolved = config({ host: 'db.internal', port: 27018, login: 'app', password: PASSWORD, connectionTimeout: 1234 });
+      const settings = clientSettings(resolved);
+      expect(settings).to.deep.equal({
+        url: 'mongodb://db.internal:27018/',
+        urlGiven: false,
+        options: {
+          appName: 'chainstore',
+          maxPoolSize: 10,
+          serverSelectionTimeoutMS: 1234,
+          connectTimeoutMS: 1234,
+          ignoreUndefined: true,
+          auth: { username: 'app' },
+          authSource: 'admin',
+        },
+      });
+      expect(printed(settings)).not.to.include(PASSWORD);
+      expect(printed(resolved)).not.to.include(PASSWORD);
+    });
+
+    it('gives the password to the client it makes, and only there', async function () {
+      const conn = new MongoConnection(config({ host: 'db.internal', login: 'app', password: PASSWORD, authSource: 'ledger' }));
+      const client = conn.newClient();
+      try {
+        expect(client.options.credentials?.username).to.equal('app');
+        expect(client.options.credentials?.password).to.equal(PASSWORD);
+        expect(client.options.credentials?.source).to.equal('ledger');
+        expect(client.options.hosts.map(String)).to.deep.equal(['db.internal:27017']);
+      } finally {
+        await client.close();
+        await conn.close();
+      }
+      const options = clientSettings(conn.config).options;
+      const withPassword = withCredentials(options, conn.config);
+      expect(withPassword.auth).to.deep.equal({ username: 'app', password: PASSWORD });
+      expect(options.auth, 'the settings are not changed').to.deep.equal({ username: 'app' });
+      expect(printed(conn)).not.to.include(PASSWORD);
+    });
+
+    it('passes a given URL to the driver as it is, host list and parameters included', function () {
+      const url = `mongodb://app:${encodeURIComponent(PASSWORD)}@db1:27017,db2:27017,db3:27017/ledger?replicaSet=rs0&authSource=admin`;
+      const resolved = config({ url, poolSize: 20 });
+      const settings = clientSettings(resolved);
+      expect(settings.url).to.equal(url);
+      expect(settings.urlGiven).to.equal(true);
+      expect(settings.options.auth, 'credentials stay in the URL').to.equal(undefined);
+      expect(settings.options.maxPoolSize).to.equal(20);
+      expect(resolved.name).to.equal('ledger');
+      expect(printed(settings.options)).not.to.include(PASSWORD);
+      expect(printed(resolved)).not.to.include(PASSWORD);
+      expect(printed(resolved)).not.to.include(encodeURIComponent(PASSWORD));
+    });
+
+    it("does not override what the URL spells out with chainstore's defaults", function () {
+      const settings = clientSettings(config({ url: 'mongodb://h/db?serverSelectionTimeoutMS=300&maxPoolSize=5&appName=node-7' }));
+      expect(settings.options).not.to.have.any.keys('serverSelectionTimeoutMS', 'maxPoolSize', 'appName');
+      expect(settings.options.connectTimeoutMS).to.equal(5000);
+      expect([...urlParameters('mongodb://h/db?replicaSet=rs0&maxPoolSize=5#x')]).to.deep.equal(['replicaset', 'maxpoolsize']);
+      expect(urlParameters('mongodb://h/db').size).to.equal(0);
+    });
+
+    it('maps poolSize, replicaSet and an IPv6 host', function () {
+      const settings = clientSettings(config({ host: '::1', poolSize: 3, replicaSet: 'rs0' }));
+      expect(settings.url).to.equal('mongodb://[::1]:27017/');
+      expect(settings.options).to.include({ maxPoolSize: 3, replicaSet: 'rs0' });
+      expect(settings.options.auth).to.equal(undefined);
+    });
+
+    it('maps ssl to the driver TLS options', function () {
+      expect(clientSettings(config({ ssl: true })).options.tls).to.equal(true);
+      expect(clientSettings(config({ ssl: false })).options).not.to.have.property('tls');
+      const ca = Buffer.from('ca');
+      const options = clientSettings(config({ ssl: { ca, cert: 'cert', key: 'key', rejectUnauthorized: false } })).options;
+      expect(options).to.deep.include({ tls: true, ca, cert: 'cert', key: 'key', tlsAllowInvalidCertificates: true });
+      expect(clientSettings(config({ ssl: { rejectUnauthorized: true } })).options).not.to.have.property('tlsAllowInvalidCertificates');
+    });
+
+    it('refuses bad options and URLs at connect(), naming the backend and never the password', async function () {
+      for (const [options, fragment] of [
+        [{ poolSize: 0 }, 'poolSize'],
+        [{ poolSize: 'ten' }, 'poolSize'],
+        [{ replicaSet: '' }, 'replicaSet'],
+        [{ authSource: 5 }, 'authSource'],
+        [{ url: `http://app:${encodeURIComponent(PASSWORD)}@db/ledger` }, 'not a mongodb://'],
+        [{ url: `mongodb+srv://app:${encodeURIComponent(PASSWORD)}@h1,h2/ledger` }, 'multiple service names'],
+        [{ url: `mongodb://app:${encodeURIComponent(PASSWORD)}@h/ledger?tls=maybe` }, 'tls'],
+      ] as const) {
+        const error = await connect({ backend: 'localmongodb', ...options }).then(
+          () => expect.fail(`connect(${JSON.stringify(options)}) resolved`),
+          (e: unknown) => e as Error,
+        );
+        expect(error, String(error)).to.be.an.instanceOf(ConfigurationError);
+        expect(error.message).to.include('[localmongodb]').and.to.include(fragment);
+        expect(printed(error)).not.to.include(PASSWORD);
+        expect(printed(error)).not.to.include(encodeURIComponent(PASSWORD));
+      }
+    });
+
+    it('is what connect() makes for the backend name and for a mongodb:// or mongodb+srv:// URL', async function () {
+      for (const options of [{ backend: 'localmongodb' }, { url: 'mongodb://127.0.0.1:27017/ledger' }, { url: 'mongodb+srv://cluster0.example.net/ledger' }]) {
+        const conn = await connect(options);
+        expect(conn).to.be.an.instanceOf(MongoConnection);
+        expect(conn.backend).to.equal('localmongodb');
+        await conn.close();
+      }
+    });
+
+    it('tells a declared replica set (option, URL parameter) and transactions (also mongodb+srv://)', function () {
+      expect(declaresReplicaSet(config({ replicaSet: 'rs0' }))).to.equal(true);
+      expect(declaresReplicaSet(config({ url: 'mongodb://h/db?w=1&replicaSet=rs0' }))).to.equal(true);
+      expect(declaresReplicaSet(config({ url: 'mongodb://h/db' }))).to.equal(false);
+      expect(declaresReplicaSet(config({ url: 'mongodb+srv://cluster0.example.net/db' }))).to.equal(false);
+      expect(declaresTransactions(config({ url: 'mongodb+srv://cluster0.example.net/db' }))).to.equal(true);
+      expect(declaresTransactions(config({ host: 'h' }))).to.equal(false);
+    });
+  });
+
+  describe('indexes', function () {
+    it('creates exactly these indexes (the documents createIndexes receives)', function () {
+      const text = { key: { '$**': 'text' }, name: 'text', default_language: 'english', language_override: '_chainstore_text_language' };
+      expect(INDEXES).to.deep.equal({
+        transactions: [
+          { key: { id: 1 }, name: 'id_unique', unique: true },
+          { key: { asset_id: 1, _id: 1 }, name: 'asset_id' },
+          { key: { 'body.outputs.public_keys': 1 }, name: 'outputs_public_keys' },
+          { key: { 'body.inputs.fulfills.transaction_id': 1, 'body.inputs.fulfills.output_index': 1 }, name: 'inputs_fulfills' },
+        ],
+        assets: [{ key: { id: 1 }, name: 'id_unique', unique: true }, text],
+        metadata: [{ key: { id: 1 }, name: 'id_unique', unique: true }, text],
+        blocks: [
+          { key: { height: 1 }, name: 'height_unique', unique: true },
+          { key: { transactions: 1 }, name: 'transactions' },
+        ],
+        utxos: [
+          { key: { transaction_id: 1, output_index: 1 }, name: 'output_unique', unique: true },
+          { key: { asset_id: 1 }, name: 'asset_id' },
+        ],
+        pre_commit: [],
+        validators: [{ key: { height: 1 }, name: 'height_unique', unique: true }],
+        elections: [
+          { key: { election_id: 1, height: 1 }, name: 'election_unique', unique: true },
+          { key: { height: 1 }, name: 'height' },
+        ],
+        abci_chains: [{ key: { height: 1 }, name: 'height_unique', unique: true }],
+      });
+      expect(TEXT_LANGUAGE_FIELD, 'not a key asset data plausibly has').not.to.equal('language');
+    });
+
+    it('keeps the pre-commit record single by its fixed _id, and turns change stream images on where asked', function () {
+      expect(PRE_COMMIT_ID).to.be.a('string');
+      expect(preImagesCommand('utxos')).to.deep.equal({ collMod: 'utxos', changeStreamPreAndPostImages: { enabled: true } });
+    });
+  });
+
+  describe('documents', function () {
+    it('stores a transaction whole under body, with its lookup fields and an _id in write order', function () {
+      const create = createTx();
+      const transfer = transferTx([spend(create)]);
+      const [a, b] = [transactionDocument(create), transactionDocument(transfer)];
+      expect(a).to.deep.include({ id: create.id, asset_id: create.id, body: create });
+      expect(b).to.deep.include({ id: transfer.id, asset_id: create.id, body: transfer });
+      expect(a._id).to.be.an.instanceOf(ObjectId);
+      expect(a._id.toHexString() < b._id.toHexString(), 'ObjectIds of one process increase').to.equal(true);
+      expect(publicRecord('transactions', a)).to.equal(create);
+    });
+
+    it('reads every table back in its public shape', function () {
+      const block = { height: 3, app_hash: 'ab', transactions: [freshId()] };
+      expect(publicRecord('blocks', blockDocument(block))).to.deep.equal(block);
+      expect(publicRecord('pre_commit', { _id: PRE_COMMIT_ID, height: 3, transactions: [] })).to.deep.equal({ height: 3, transactions: [] });
+      expect(RECORD_PROJECTION.transactions).to.deep.equal({ _id: 0, body: 1 });
+      for (const table of ['assets', 'metadata', 'blocks', 'utxos', 'pre_commit', 'validators', 'elections', 'abci_chains'] as const) {
+        expect(RECORD_PROJECTION[table], table).to.deep.equal({ _id: 0 });
+      }
+    });
+
+    it('brings the asset data of transactions that carry some, and metadata that is not null', function () {
+      const create = createTx({ data: { serial: 'S' }, metadata: { n: 1 } });
+      const transfer = transferTx([spend(create)], { metadata: null });
+      const nullData = createTx({ data: null, metadata: 0 });
+      expect(sideRecordsOf([create, transfer, nullData])).to.deep.equal({
+        assets: [
+          { id: create.id, data: { serial: 'S' } },
+          { id: nullData.id, data: null },
+        ],
+        metadata: [
+          { id: create.id, metadata: { n: 1 } },
+          { id: nullData.id, metadata: 0 },
+        ],
+      });
+    });
+  });
+
+  describe('exact duplicates of an unordered insert', function () {
+    const plan = () => ({ collection: { name: 'transactions' as const, key: 'id' as const }, docs: [createTx(), createTx(), createTx(), createTx()].map(transactionDocument) });
+
+    it('names exactly the documents refused because another record holds their key', function () {
+      const insert = plan();
+      const [a, b, c, d] = insert.docs;
+      const writeErrors = [
+        { index: 1, code: 11000 },
+        { index: 3, code: 11000 },
+      ];
+      expect(duplicateCandidates(insert, writeErrors)).to.deep.equal([b.id, d.id]);
+      const owners = new Map([
+        [b.id, new ObjectId().toHexString()],
+        [d.id, new ObjectId().toHexString()],
+      ]);
+      expect(sortRefusals(insert, writeErrors, owners)).to.deep.equal({ inserted: [a, c], duplicates: [b.id, d.id], otherRefusal: false });
+    });
+
+    it('counts a key held under our own _id as stored by our earlier try, not as a duplicate', function () {
+      const insert = plan();
+      const [a, b, c, d] = insert.docs;
+      const writeErrors = [
+        { index: 0, code: 11000 },
+        { index: 2, code: 11000 },
+      ];
+      const owners = new Map([
+        [a.id, a._id.toHexString()],
+        [c.id, new ObjectId().toHexString()],
+      ]);
+      expect(sortRefusals(insert, writeErrors, owners)).to.deep.equal({ inserted: [a, b, d], duplicates: [c.id], otherRefusal: false });
+    });
+
+    it('tells a refusal for another reason apart, and never calls it a duplicate', function () {
+      const insert = plan();
+      const [a, b, c, d] = insert.docs;
+      const writeErrors = [
+        { index: 1, code: 10334 },
+        { index: 2, code: 11000 },
+      ];
+      expect(duplicateCandidates(insert, writeErrors)).to.deep.equal([c.id]);
+      const outcome = sortRefusals(insert, writeErrors, new Map([[c.id, new ObjectId().toHexString()]]));
+      expect(outcome).to.deep.equal({ inserted: [a, d], duplicates: [c.id], otherRefusal: true });
+      expect(outcome.inserted, 'the refused one is not stored').not.to.include(b);
+    });
+  });
+
+  describe('filters', function () {
+    const [a, b] = [freshId(), freshId()];
+
+    it('selects by key list, asset, operation and write order', function () {
+      expect(keyIn('id', [a, b])).to.deep.equal({ id: { $in: [a, b] } });
+      expect(txidsFilter(a)).to.deep.equal({ asset_id: a });
+      expect(txidsFilter(a, 'TRANSFER')).to.deep.equal({ asset_id: a, 'body.operation': 'TRANSFER' });
+      expect(writeOrder()).to.deep.equal({ _id: 1 });
+      expect(writeOrder(true)).to.deep.equal({ _id: -1 });
+    });
+
+    it('matches a spent output on one input (both fields together)', function () {
+      expect(spentFilter(a, 2)).to.deep.equal({ 'body.inputs': { $elemMatch: { 'fulfills.transaction_id': a, 'fulfills.output_index': 2 } } });
+    });
+
+    it('matches exact (transaction_id, output_index) pairs, grouped by transaction, never their cross product', function () {
+      const refs = [
+        { transaction_id: a, output_index: 0 },
+        { transaction_id: b, output_index: 1 },
+        { transaction_id: a, output_index: 2 },
+        { transaction_id: a, output_index: 0 },
+      ];
+      expect(spendingFilter(refs)).to.deep.equal({
+        $or: [
+          { 'body.inputs': { $elemMatch: { 'fulfills.transaction_id': a, 'fulfills.output_index': { $in: [0, 2] } } } },
+          { 'body.inputs': { $elemMatch: { 'fulfills.transaction_id': b, 'fulfills.output_index': { $in: [1] } } } },
+        ],
+      });
+      expect(utxoRefsFilter(refs)).to.deep.equal({
+        $or: [
+          { transaction_id: a, output_index: { $in: [0, 2] } },
+          { transaction_id: b, output_index: { $in: [1] } },
+        ],
+      });
+    });
+
+    it('finds owners through the outputs, and sole owners through one-key outputs', function () {
+      expect(ownedFilter(alice)).to.deep.equal({ 'body.outputs.public_keys': alice });
+      expect(assetTokensFilter(a, alice)).to.deep.equal({
+        asset_id: a,
+        'body.outputs': { $elemMatch: { public_keys: { $size: 1, $all: [alice] } } },
+      });
+    });
+
+    it('keeps operator-shaped strings as values compared for equality', function () {
+      const injected = '{"$gt": ""}';
+      expect(ownedFilter(injected)).to.deep.equal({ 'body.outputs.public_keys': injected });
+      expect(txidsFilter('$where', '$ne')).to.deep.equal({ asset_id: '$where', 'body.operation': '$ne' });
+    });
+
+    it('filters UTXOs by every given field, public_key through the creating transactions', function () {
+      const tx = createTx({ outputs: [output([alice]), output([bob, alice]), output([bob])] });
+      expect(ownerTransactionsFilter({ public_key: alice })).to.deep.equal({ 'body.outputs.public_keys': alice });
+      expect(ownerTransactionsFilter({ public_key: alice, transaction_id: tx.id })).to.deep.equal({ 'body.outputs.public_keys': alice, id: tx.id });
+      const owned = ownedOutputs([tx], alice);
+      expect(owned).to.deep.equal([
+        { transaction_id: tx.id, output_index: 0 },
+        { transaction_id: tx.id, output_index: 1 },
+      ]);
+      expect(utxoFilter({})).to.deep.equal({});
+      expect(utxoFilter({ transaction_id: a, asset_id: b })).to.deep.equal({ transaction_id: a, asset_id: b });
+      expect(utxoFilter({ asset_id: b, public_key: alice }, owned)).to.deep.equal({
+        asset_id: b,
+        $or: [{ transaction_id: tx.id, output_index: { $in: [0, 1] } }],
+      });
+    });
+
+    it('finds the validator set at or below a height', function () {
+      expect(validatorSetFilter()).to.deep.equal({});
+      expect(validatorSetFilter(7)).to.deep.equal({ height: { $lte: 7 } });
+    });
+  });
+
+  describe('text search documents', function () {
+    it('rebuilds the search string: words, phrases, exclusions; terms that cannot match left out', function () {
+      expect(textSearchString(parseSearch('coffee "fair trade" -decaf -"instant mix"'))).to.equal('coffee "fair trade" -decaf -"instant mix"');
+      expect(textSearchString(parseSearch('* %_\\ {"$gt": ""}'))).to.equal('"$gt"');
+      expect(textSearchString(parseSearch('-decaf'))).to.equal(null);
+      expect(textSearchString(parseSearch('* AND'))).to.equal('AND');
+      expect(textSearchString(parseSearch(''))).to.equal(null);
+    });
+
+    it('queries $text in the index language, ranked by textScore then write order', function () {
+      expect(textSearchQuery('coffee', { field: 'metadata', language: 'english', caseSensitive: true })).to.deep.equal({
+        filter: { $text: { $search: 'coffee', $language: 'english', $caseSensitive: true } },
+        projection: { _id: 0, id: 1, metadata: 1, score: { $meta: 'textScore' } },
+        sort: { score: { $meta: 'textScore' }, _id: 1 },
+      });
+    });
+
+    it('refuses a language the index does not stem in, before reaching any server', async function () {
+      const conn = new MongoConnection(config({ host: '127.0.0.1', port: 1, maxTries: 1, connectionTimeout: 200 }));
+      try {
+        const error = await query.textSearch(conn, 'café', { language: 'french' }).then(
+          () => expect.fail('resolved'),
+          (e: unknown) => e as Error,
+        );
+        expect(error).to.be.an.instanceOf(UnsupportedOperationError);
+        expect(error.message).to.include('[localmongodb]').and.to.include('french');
+      } finally {
+        await conn.close();
+      }
+    });
+  });
+
+  describe('change streams', function () {
+    it('matches the operation types of each operation mask, and invalidate', function () {
+      const expected: Record<number, string[]> = {
+        1: ['insert'],
+        2: ['delete'],
+        3: ['insert', 'delete'],
+        4: ['update', 'replace'],
+        5: ['insert', 'update', 'replace'],
+        6: ['delete', 'update', 'replace'],
+        7: ['insert', 'delete', 'update', 'replace'],
+      };
+      for (let mask = 1; mask <= ChangeFeed.ALL; mask++) {
+        expect(changeStreamPipeline(mask), `mask ${mask}`).to.deep.equal([{ $match: { operationType: { $in: [...expected[mask], 'invalidate'] } } }]);
+      }
+    });
+
+    it('starts at the operation time, resumes after a token, starts after an invalidate', function () {
+      const at = new Timestamp({ t: 1_700_000_000, i: 3 });
+      const token = { _data: '8263A1' };
+      expect(changeStreamOptions(ChangeFeed.INSERT, { at }, true)).to.deep.equal({ startAtOperationTime: at });
+      expect(changeStreamOptions(ChangeFeed.INSERT, { token, afterInvalidate: false }, true)).to.deep.equal({ resumeAfter: token });
+      expect(changeStreamOptions(ChangeFeed.INSERT, { token, afterInvalidate: true }, true)).to.deep.equal({ startAfter: token });
+    });
+
+    it('asks for the document after an update and before a delete where the server keeps images', function () {
+      const at = new Timestamp({ t: 1, i: 1 });
+      expect(changeStreamOptions(ChangeFeed.ALL, { at }, true)).to.deep.equal({
+        startAtOperationTime: at,
+        fullDocument: 'whenAvailable',
+        fullDocumentBeforeChange: 'whenAvailable',
+      });
+      expect(changeStreamOptions(ChangeFeed.ALL, { at }, false)).to.deep.equal({ startAtOperationTime: at, fullDocument: 'updateLookup' });
+      expect(changeStreamOptions(ChangeFeed.DELETE, { at }, true)).to.deep.equal({ startAtOperationTime: at, fullDocumentBeforeChange: 'whenAvailable' });
+    });
+
+    it('starts one tick after the operation time: what was acknowledged before is not delivered', function () {
+      const next = nextTimestamp(new Timestamp({ t: 1_700_000_000, i: 41 }));
+      expect([next.t, next.i]).to.deep.equal([1_700_000_000, 42]);
+      const wrapped = nextTimestamp(new Timestamp({ t: 5, i: 0xffffffff }));
+      expect([wrapped.t, wrapped.i]).to.deep.equal([6, 0]);
+    });
+
+    it('turns change events into chainstore events with public records', function () {
+      const tx = createTx();
+      const doc = transactionDocument(tx);
+      const common = { _id: { _data: '82' }, ns: { db: 'chainstore', coll: 'transactions' }, documentKey: { _id: doc._id }, clusterTime: new Timestamp({ t: 1, i: 1 }) };
+      const insert = changeEvent('transactions', { ...common, operationType: 'insert', fullDocument: doc } as never);
+      expect(insert).to.deep.equal({ operation: ChangeFeed.INSERT, table: 'transactions', record: tx });
+      const deleted = changeEvent('transactions', { ...common, operationType: 'delete', fullDocumentBeforeChange: doc } as never);
+      expect(deleted).to.deep.equal({ operation: ChangeFeed.DELETE, table: 'transactions', record: tx });
+      const withoutImage = changeEvent('transactions', { ...common, operationType: 'delete' } as never);
+      expect(withoutImage).to.deep.equal({ operation: ChangeFeed.DELETE, table: 'transactions', record: null });
+      const state = { _id: PRE_COMMIT_ID, height: 2, transactions: [] };
+      expect(changeEvent('pre_commit', { ...common, operationType: 'replace', fullDocument: state } as never)).to.deep.equal({
+        operation: ChangeFeed.UPDATE,
+        table: 'pre_commit',
+        record: { height: 2, transactions: [] },
+      });
+      expect(changeEvent('pre_commit', { ...common, operationType: 'update', fullDocument: state } as never)?.operation).to.equal(ChangeFeed.UPDATE);
+      expect(changeEvent('transactions', { ...common, operationType: 'drop' } as never)).to.equal(null);
+    });
+  });
+
+  describe('replica set configuration', function () {
+    const current = {
+      _id: 'rs0',
+      version: 7,
+      term: 3,
+      protocolVersion: 1,
+      members: [
+        { _id: 0, host: 'db1:27017', priority: 1, votes: 1 },
+        { _id: 3, host: 'db2.internal:27018', priority: 1, votes: 1 },
+      ],
+      settings: { electionTimeoutMillis: 10000 },
+    };
+
+    it('adds a member with a fresh _id and the next version, keeping the rest', function () {
+      expect(withMemberAdded(current, 'DB4.internal')).to.deep.equal({
+        ...current,
+        version: 8,
+        members: [...current.members, { _id: 4, host: 'db4.internal:27017' }],
+      });
+      expect(withMemberAdded(current, 'db1'), 'already a member').to.equal(null);
+      expect(current.version, 'the current configuration is not changed').to.equal(7);
+    });
+
+    it('removes a member by host, with the next version', function () {
+      expect(withMemberRemoved(current, 'db2.internal:27018')).to.deep.equal({ ...current, version: 8, members: [current.members[0]] });
+      expect(withMemberRemoved(current, 'db2.internal'), 'another port: no member').to.equal(null);
+      expect(normalizeHost('[::1]:27019')).to.equal('[::1]:27019');
+      expect(normalizeHost(' Db1 ')).to.equal('db1:27017');
+    });
+  });
+
+  describe('deployment kinds', function () {
+    it('tells a standalone server, a replica set member and a mongos router from hello', function () {
+      expect(describeServer({ isWritablePrimary: true, maxWireVersion: 21 })).to.deep.equal({
+        topology: 'standalone', maxWireVersion: 21, hosts: [], transactions: false, changeStreams: false, preImages: false,
+      });
+      expect(describeServer({ isWritablePrimary: true, setName: 'rs0', hosts: ['db1:27017'], passives: ['db9:27017'], maxWireVersion: 21 })).to.deep.equal({
+        topology: 'replicaSet', setName: 'rs0', maxWireVersion: 21, hosts: ['db1:27017', 'db9:27017'], transactions: true, changeStreams: true, preImages: true,
+      });
+      expect(describeServer({ setName: 'rs0', maxWireVersion: 13 }).preImages, 'MongoDB 5.0').to.equal(false);
+      expect(describeServer({ msg: 'isdbgrid', maxWireVersion: 17 })).to.include({ topology: 'sharded', transactions: true, changeStreams: true, preImages: true });
+      expect(describeServer({ msg: 'isdbgrid', maxWireVersion: 7 }).transactions, 'mongos 4.0').to.equal(false);
+    });
+  });
+
+  describe('errors', function () {
+    it('maps a duplicate key to DuplicateKeyError with the key, keeping the driver error as cause', function () {
+      const driverError = new MongoServerError({ code: 11000, keyValue: { id: 'ab' }, errmsg: duplicateMessage('transactions', 'id_unique', 'id: "ab"') });
+      const error = mapMongoError(driverError, 'store asset');
+      expect(error).to.be.an.instanceOf(DuplicateKeyError);
+      expect((error as DuplicateKeyError).keys).to.deep.equal(['ab']);
+      expect((error as DuplicateKeyError).backend).to.equal('localmongodb');
+      expect(error.message).to.match(/^\[localmongodb\] store asset failed: duplicate key ab/);
+      expect(error.cause).to.equal(driverError);
+      expect(duplicateKeyDetails(driverError)).to.deep.equal([{ collection: 'transactions', index: 'id_unique', key: 'ab' }]);
+    });
+
+    it('reads the key from the message when the driver kept no keyValue', function () {
+      const error = mapMongoError(new MongoServerError({ code: 11000, errmsg: duplicateMessage('blocks', 'height_unique', 'height: 7') }), 'store block');
+      expect((error as DuplicateKeyError).keys).to.deep.equal([7]);
+    });
+
+    it('lists every refused key of an unordered bulk write, with positions', function () {
+      const driverError = bulkError([
+        { index: 1, code: 11000, errmsg: duplicateMessage('transactions', 'id_unique', 'id: "aa"') },
+        { index: 4, code: 11000, errmsg: duplicateMessage('transactions', 'id_unique', 'id: "bb"') },
+      ]);
+      expect(isDuplicateKeyError(driverError)).to.equal(true);
+      expect(duplicateKeyDetails(driverError)).to.deep.equal([
+        { collection: 'transactions', index: 'id_unique', key: 'aa', position: 1 },
+        { collection: 'transactions', index: 'id_unique', key: 'bb', position: 4 },
+      ]);
+      const error = mapMongoError(driverError, 'write transactions');
+      expect(error).to.be.an.instanceOf(DuplicateKeyError);
+      expect((error as DuplicateKeyError).keys).to.deep.equal(['aa', 'bb']);
+      expect(error.cause).to.equal(driverError);
+    });
+
+    it('does not call a bulk write with another refusal a duplicate', function () {
+      const mixed = bulkError([
+        { index: 0, code: 11000, errmsg: duplicateMessage('transactions', 'id_unique', 'id: "aa"') },
+        { index: 1, code: 10334, errmsg: 'object to insert too large' },
+      ]);
+      expect(isDuplicateKeyError(mixed)).to.equal(false);
+      expect(mapMongoError(mixed, 'write transactions')).to.be.an.instanceOf(OperationError).and.not.to.be.an.instanceOf(DuplicateKeyError);
+    });
+
+    it('maps an unreachable or lost deployment to ConnectionError, without the password', function () {
+      const failures = [
+        // The driver's own description of the topology it could not select from (no server answered).
+        new MongoServerSelectionError(`connect ECONNREFUSED 127.0.0.1:1 (auth ${PASSWORD})`, {} as never),
+        new MongoNetworkError('connection 3 to 127.0.0.1:27017 closed'),
+        new MongoNotConnectedError('Client must be connected before running operations'),
+      ];
+      for (const failure of failures) {
+        expect(isConnectionFailure(failure), failure.name).to.equal(true);
+        const error = mapMongoError(failure, 'get block', { secret: PASSWORD, tries: 3, target: '127.0.0.1:1/chainstore' });
+        expect(error, failure.name).to.be.an.instanceOf(ConnectionError);
+        expect(error.message).to.match(/^\[localmongodb\] get block failed: could not reach 127\.0\.0\.1:1\/chainstore after 3 tries: /);
+        expect(error.message).not.to.include(PASSWORD);
+        expect(error.cause).to.equal(failure);
+      }
+    });
+
+    it('takes a failed DNS lookup of a mongodb+srv:// host for an unreachable deployment', function () {
+      const dns = Object.assign(new Error('querySrv ENOTFOUND _mongodb._tcp.cluster0.example.net'), { code: 'ENOTFOUND' });
+      expect(isConnectionFailure(dns)).to.equal(true);
+      expect(mapMongoError(dns, 'get block')).to.be.an.instanceOf(ConnectionError);
+      expect(isConnectionFailure(Object.assign(new Error('no'), { code: 'EACCES' }))).to.equal(false);
+    });
+
+    it('sees a lost connection inside a bulk write error, and retries it', function () {
+      const network = new MongoNetworkError('connection reset');
+      network.addErrorLabel('TransientTransactionError');
+      const wrapped = new MongoBulkWriteError(network, new BulkWriteResult({ ok: 0, writeErrors: [], writeConcernErrors: [], insertedIds: [], nInserted: 0, nUpserted: 0, nMatched: 0, nModified: 0, nRemoved: 0, upserted: [] }, false) as never);
+      expect(isConnectionFailure(wrapped)).to.equal(true);
+      expect(isRetryable(wrapped)).to.equal(true);
+      expect(isDuplicateKeyError(wrapped)).to.equal(false);
+      expect(wrapped.hasErrorLabel('TransientTransactionError'), "the driver's transaction retry still sees the label").to.equal(true);
+      expect(mapMongoError(wrapped, 'write transactions')).to.be.an.instanceOf(ConnectionError);
+    });
+
+    it('retries a deployment between primaries, not a refused operation', function () {
+      expect(isRetryable(new MongoServerError({ code: 10107, errmsg: 'not primary' }))).to.equal(true);
+      const labelled = new MongoServerError({ code: 9999, errmsg: 'x', errorLabels: ['RetryableWriteError'] });
+      expect(isRetryable(labelled)).to.equal(true);
+      expect(isRetryable(new MongoServerError({ code: 11000, errmsg: 'E11000' }))).to.equal(false);
+      expect(isRetryable(new MongoServerError({ code: 2, errmsg: 'BadValue' }))).to.equal(false);
+      const refused = mapMongoError(new MongoServerError({ code: 13, errmsg: 'not authorized on chainstore' }), 'get block');
+      expect(refused).to.be.an.instanceOf(OperationError).and.not.to.be.an.instanceOf(ConnectionError);
+      expect(refused.message).to.equal('[localmongodb] get block failed: not authorized on chainstore (code 13)');
+    });
+
+    it('resumes a change stream after a lost connection, never after its history is gone', function () {
+      expect(isResumable(new MongoNetworkError('reset'))).to.equal(true);
+      expect(isResumable(new MongoServerError({ code: 43, errmsg: 'cursor not found', errorLabels: ['ResumableChangeStreamError'] }))).to.equal(true);
+      const lost = new MongoServerError({ code: 286, errmsg: 'resume point no longer in the oplog' });
+      expect(isResumable(lost)).to.equal(false);
+      expect(isHistoryLost(lost)).to.equal(true);
+    });
+
+    it('passes chainstore errors through, and masks a password however it is spelled', function () {
+      const own = new ValidationError('bad', 'x');
+      expect(mapMongoError(own, 'anything')).to.equal(own);
+      expect(redactSecret(`a ${PASSWORD} b ${encodeURIComponent(PASSWORD)}`, PASSWORD)).to.equal('a *** b ***');
+      expect(redactSecret('nothing', undefined)).to.equal('nothing');
+    });
+  });
+
+  describe('the connection, without a server', function () {
+    it('implements every generic itself: nothing missing, nothing inherited', function () {
+      const states = coverage(MongoConnection);
+      expect(Object.entries(states).filter(([, state]) => state === 'missing')).to.deep.equal([]);
+      expect(Object.entries(states).filter(([, state]) => state !== 'own')).to.deep.equal([]);
+    });
+
+    it('opens no socket before the first operation, and reaches the server on it', async function () {
+      this.timeout(15000);
+      let sockets = 0;
+      // A plain TCP listener that counts connections and answers nothing (not a MongoDB server).
+      const listener = net.createServer((socket) => {
+        sockets++;
+        socket.on('error', () => undefined);
+      });
+      await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+      const { port } = listener.address() as net.AddressInfo;
+      try {
+        const conn = await connect({ backend: 'localmongodb', host: '127.0.0.1', port, maxTries: 1, connectionTimeout: 300 });
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        expect(sockets, 'sockets opened by connect()').to.equal(0);
+        await query.getLatestBlock(conn).then(
+          () => expect.fail('resolved without a MongoDB server'),
+          (error: unknown) => expect(error).to.be.an.instanceOf(ConnectionError),
+        );
+        expect(sockets, 'sockets opened by the first operation').to.be.greaterThan(0);
+        await conn.close();
+      } finally {
+        listener.close();
+      }
+    });
+
+    it('connects lazily, then fails the first operation with ConnectionError after maxTries, without the password', async function () {
+      this.timeout(15000);
+      const conn = await connect({ backend: 'localmongodb', host: '127.0.0.1', port: 1, login: 'app', password: PASSWORD, maxTries: 2, connectionTimeout: 250 });
+      expect(conn).to.be.an.instanceOf(MongoConnection);
+      expect(printed(conn)).not.to.include(PASSWORD);
+      const started = Date.now();
+      const error = await query.getLatestBlock(conn).then(
+        () => expect.fail('resolved without a server'),
+        (e: unknown) => e as Error,
+      );
+      const elapsed = Date.now() - started;
+      expect(error, String(error)).to.be.an.instanceOf(ConnectionError);
+      expect(error.message).to.include('[localmongodb] get latest block failed').and.to.include('after 2 tries');
+      expect(printed(error)).not.to.include(PASSWORD);
+      expect(elapsed, 'two server selections of 250 ms and one pause').to.be.within(400, 5000);
+      await conn.close();
+    });
+
+    it('fails a changefeed when awaited while the server cannot be reached', async function () {
+      const conn = await connect({ backend: 'localmongodb', host: '127.0.0.1', port: 1, password: PASSWORD, login: 'app', maxTries: 1, connectionTimeout: 200 });
+      try {
+        const error = await Promise.resolve(changefeed.getChangefeed(conn, 'blocks', ChangeFeed.INSERT)).then(
+          () => expect.fail('the feed started without a server'),
+          (e: unknown) => e as Error,
+        );
+        expect(error, String(error)).to.be.an.instanceOf(ConnectionError);
+        expect(printed(error)).not.to.include(PASSWORD);
+      } finally {
+        await conn.close();
+      }
+    });
+
+    it('rejects operations on a closed connection with ConnectionError', async function () {
+      const conn = await connect({ backend: 'localmongodb', host: '127.0.0.1', port: 1 });
+      await conn.close();
+      await conn.close();
+      const error = await query.getBlock(conn, 1).then(
+        () => expect.fail('resolved'),
+        (e: unknown) => e as Error,
+      );
+      expect(error).to.be.an.instanceOf(ConnectionError);
+      expect(error.message).to.include('closed');
+    });
+
+    it('refuses shard and per-table replica operations, naming the backend, without the network', async function () {
+      const conn = await connect({ backend: 'localmongodb', host: '127.0.0.1', port: 1, maxTries: 1, connectionTimeout: 200 });
+      try {
+        for (const call of [
+          () => admin.reconfigure(conn, { shards: 2, replicas: 3, dryRun: true }),
+          () => admin.setShards(conn, 2),
+          () => admin.setReplicas(conn, 3, { dryRun: true }),
+        ]) {
+          const error = await call().then(
+            () => expect.fail('resolved'),
+            (e: unknown) => e as Error,
+          );
+          expect(error).to.be.an.instanceOf(UnsupportedOperationError);
+          expect((error as UnsupportedOperationError).backend).to.equal('localmongodb');
+          expect(error.message).to.include('localmongodb').and.to.include('mongos');
+        }
+      } finally {
+        await conn.close();
+      }
+    });
+
+    it('declares what the configuration says before any operation, and says so in its notes', async function () {
+      const standalone = await connect({ backend: 'localmongodb', host: '127.0.0.1', port: 1 });
+      const replicaSet = await connect({ backend: 'localmongodb', url: 'mongodb://127.0.0.1:1/ledger?replicaSet=rs0' });
+      const managed = await connect({ backend: 'localmongodb', url: 'mongodb+srv://cluster0.example.net/ledger' });
+      try {
+        expect(capabilities(standalone)).to.deep.include({ backend: 'localmongodb', atomicCommit: false, atomicBulkWrite: false, changefeed: false, textSearch: true });
+        expect(capabilities(replicaSet)).to.deep.include({ atomicCommit: true, atomicBulkWrite: true, changefeed: true, crossProcessChangefeed: true });
+        expect(capabilities(replicaSet).admin).to.deep.equal({
+          getConfig: true, reconfigure: false, setShards: false, setReplicas: false, addReplicas: true, removeReplicas: true,
+        });
+        expect(capabilities(managed)).to.deep.include({ atomicCommit: true, changefeed: true });
+        expect(capabilities(managed).admin.addReplicas, 'a managed cluster may be sharded').to.equal(false);
+        expect(capabilities(standalone).notes.join(' ')).to.include('No operation has run yet');
+      } finally {
+        await Promise.all([standalone.close(), replicaSet.close(), managed.close()]);
+      }
+    });
+  });
+});

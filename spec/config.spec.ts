@@ -1,0 +1,495 @@
+import { expect } from 'chai';
+import { inspect } from 'node:util';
+import {
+  ConfigurationError,
+  Connection,
+  ConnectionError,
+  type ConnectionOptions,
+  type ResolvedConfig,
+  connect,
+  getDefaultBackend,
+  listBackends,
+  registerBackend,
+  setDefaultBackend,
+} from '../lib';
+import { DEFAULT_CONNECTION_TIMEOUT, DEFAULT_MAX_TRIES, resolveConfig } from '../lib/config';
+import { withRetries } from '../lib/retry';
+
+// ---------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------
+
+/** A backend of this spec only: its connection just keeps the config it was given. */
+const TEST_BACKEND = 'specmemory';
+class MemoryConnection extends Connection {}
+const memoryFactory = (config: ResolvedConfig) => new MemoryConnection(config);
+
+const SECRET = 'Sup3rS3cret-Pw';
+const NO_ENV = {};
+
+/** What `run` throws synchronously. */
+function errorOf(run: () => unknown): unknown {
+  try {
+    run();
+  } catch (error) {
+    return error;
+  }
+  return expect.fail('did not throw');
+}
+
+/** What `promise` rejects with. */
+async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  return expect.fail('resolved instead of rejecting');
+}
+
+/** Fails if `text` shows the secret, or any part of it between URL delimiters. */
+function expectNoSecret(text: string, secret: string = SECRET): void {
+  const pieces = [secret, ...secret.split(/[@#/?:]/).filter((piece) => piece.length >= 4)];
+  for (const piece of pieces) expect(text, `shows ${JSON.stringify(piece)}`).not.to.include(piece);
+}
+
+/** Every printable view of an error. */
+function viewsOfError(error: unknown): string[] {
+  return [String(error), inspect(error), (error as Error).stack ?? ''];
+}
+
+/** Resolves for the spec backend, with no environment unless one is given. */
+function resolve(options: ConnectionOptions, env: NodeJS.ProcessEnv = NO_ENV, defaults = { name: 'ledger' }): ResolvedConfig {
+  return resolveConfig(TEST_BACKEND, options, env, defaults);
+}
+
+/** Restores the backend registry (names and default) after each test. */
+function keepRegistry(): void {
+  let names: string[] = [];
+  let defaultName: string | null = null;
+  beforeEach(() => {
+    names = listBackends();
+    defaultName = getDefaultBackend();
+  });
+  afterEach(() => {
+    for (const name of listBackends()) if (!names.includes(name)) registerBackend(name, null);
+    setDefaultBackend(defaultName);
+  });
+}
+
+// ---------------------------------------------------------------------------
+
+describe('configuration', () => {
+  keepRegistry();
+
+  describe('precedence', () => {
+    const defaults = { host: 'default-host', port: 1111, name: 'default-db', login: 'default-login' };
+
+    it('takes explicit options over the environment, and the environment over the defaults', () => {
+      const env = { CHAINSTORE_DATABASE_HOST: 'env-host', CHAINSTORE_DATABASE_PORT: '2222' };
+      const config = resolveConfig(TEST_BACKEND, { host: 'option-host' }, env, defaults);
+      expect([config.host, config.port, config.name, config.login]).to.deep.equal(['option-host', 2222, 'default-db', 'default-login']);
+    });
+
+    it('applies the same order through connect(options, env)', async () => {
+      registerBackend(TEST_BACKEND, memoryFactory, defaults);
+      const env = { CHAINSTORE_DATABASE_NAME: 'env-db', CHAINSTORE_DATABASE_LOGIN: 'env-login' };
+      const conn = await connect({ backend: TEST_BACKEND, login: 'option-login' }, env);
+      expect([conn.config.host, conn.config.name, conn.config.login]).to.deep.equal(['default-host', 'env-db', 'option-login']);
+      await conn.close();
+    });
+
+    it('reads and parses every CHAINSTORE_DATABASE_* variable', () => {
+      const config = resolve(
+        {},
+        {
+          CHAINSTORE_DATABASE_HOST: 'db.internal',
+          CHAINSTORE_DATABASE_PORT: '6543',
+          CHAINSTORE_DATABASE_NAME: 'ledger',
+          CHAINSTORE_DATABASE_LOGIN: 'app',
+          CHAINSTORE_DATABASE_PASSWORD: SECRET,
+          CHAINSTORE_DATABASE_SSL: 'true',
+          CHAINSTORE_DATABASE_MAX_TRIES: '0',
+          CHAINSTORE_DATABASE_CONNECTION_TIMEOUT: '250',
+        },
+      );
+      expect({ ...config, password: config.password }).to.deep.include({
+        host: 'db.internal',
+        port: 6543,
+        name: 'ledger',
+        login: 'app',
+        password: SECRET,
+        ssl: true,
+        maxTries: 0,
+        connectionTimeout: 250,
+      });
+    });
+
+    it('ignores empty environment variables', () => {
+      expect(resolve({}, { CHAINSTORE_DATABASE_NAME: '' }, { name: 'from-defaults' }).name).to.equal('from-defaults');
+    });
+
+    it('refuses a malformed environment value, naming the variable', () => {
+      const error = errorOf(() => resolve({}, { CHAINSTORE_DATABASE_PORT: 'eighty' }));
+      expect(error).to.be.an.instanceOf(ConfigurationError);
+      expect((error as Error).message).to.include('CHAINSTORE_DATABASE_PORT');
+    });
+
+    it('lets CHAINSTORE_DATABASE_BACKEND choose the backend, below an explicit backend option', async () => {
+      registerBackend(TEST_BACKEND, memoryFactory, { name: 'ledger' });
+      const env = { CHAINSTORE_DATABASE_BACKEND: TEST_BACKEND };
+      expect((await connect({}, env)).backend).to.equal(TEST_BACKEND);
+      const error = await rejectionOf(connect({ backend: 'nosuchbackend' }, env));
+      expect(error).to.be.an.instanceOf(ConfigurationError);
+      expect((error as Error).message).to.include('nosuchbackend');
+    });
+  });
+
+  describe('URLs', () => {
+    const sqlite = (url: string) => resolveConfig('sqlite', { url }, NO_ENV).name;
+
+    it('reads sqlite:relative/path.db as a relative file', () => {
+      expect(sqlite('sqlite:relative/path.db')).to.equal('relative/path.db');
+    });
+
+    it('reads sqlite:///abs/path.db as an absolute file', () => {
+      expect(sqlite('sqlite:///abs/path.db')).to.equal('/abs/path.db');
+    });
+
+    it('reads sqlite::memory: as an in-memory database', () => {
+      expect(sqlite('sqlite::memory:')).to.equal(':memory:');
+    });
+
+    it('refuses a sqlite URL that names a host', () => {
+      expect(() => sqlite('sqlite://somehost/path.db')).to.throw(ConfigurationError);
+    });
+
+    it('lets a server URL override host, port, name, login and password', () => {
+      const options = { host: 'h1', port: 1, name: 'n1', login: 'l1', password: 'p1', url: 'postgres://u:pw@h:6543/db' };
+      const config = resolveConfig('postgres', options, NO_ENV);
+      expect([config.host, config.port, config.name, config.login, config.password]).to.deep.equal(['h', 6543, 'db', 'u', 'pw']);
+    });
+
+    it('decodes percent-encoded credentials', () => {
+      const config = resolveConfig('postgres', { url: 'postgres://app%20user:p%40ss%23word@h/db' }, NO_ENV);
+      expect([config.login, config.password]).to.deep.equal(['app user', 'p@ss#word']);
+    });
+
+    it('takes a URL from the environment over the environment parts, but not over explicit options', () => {
+      const env = { CHAINSTORE_DATABASE_URL: 'postgres://u:pw@url-host:6543/url-db', CHAINSTORE_DATABASE_HOST: 'env-host' };
+      const config = resolveConfig('postgres', { name: 'option-db' }, env);
+      expect([config.host, config.port, config.name]).to.deep.equal(['url-host', 6543, 'option-db']);
+    });
+
+    it("refuses a URL whose scheme belongs to another backend, naming that backend", () => {
+      const error = errorOf(() => resolveConfig('sqlite', { url: 'postgres://u:pw@h/db' }, NO_ENV));
+      expect(error).to.be.an.instanceOf(ConfigurationError);
+      expect((error as Error).message).to.include('postgres');
+    });
+
+    describe('a password with an unencoded @, # or / is read whole: the user part runs to the last @', () => {
+      for (const password of ['Sup3r#S3cret-Pw', 'Sup3r/S3cret-Pw', 'Sup3r@S3cret-Pw']) {
+        it(`for ${JSON.stringify(password)}`, () => {
+          const config = resolveConfig('postgres', { url: `postgres://app:${password}@db.internal/ledger` }, NO_ENV);
+          expect([config.host, config.name, config.login, config.password]).to.deep.equal(['db.internal', 'ledger', 'app', password]);
+          expectNoSecret(String(config.displayUrl), password);
+          expectNoSecret(inspect(config), password);
+        });
+      }
+    });
+
+    describe('a malformed URL gives a ConfigurationError without the password', () => {
+      const cases: [string, string, string][] = [
+        // [what is wrong, password, URL]
+        ['a port that is not a number', SECRET, `postgres://app:${SECRET}@db.internal:notaport/ledger`],
+        ['no host at all', SECRET, `postgres://app:${SECRET}@/ledger`],
+      ];
+      for (const [label, password, url] of cases) {
+        it(`for ${label}`, () => {
+          const error = errorOf(() => resolveConfig('postgres', { url }, NO_ENV));
+          expect(error).to.be.an.instanceOf(ConfigurationError);
+          for (const view of viewsOfError(error)) expectNoSecret(view, password);
+        });
+      }
+    });
+  });
+
+  describe('maxTries and connectionTimeout', () => {
+    it('default to 3 and 5000 ms', () => {
+      const config = resolve({});
+      expect([config.maxTries, config.connectionTimeout]).to.deep.equal([3, 5000]);
+      expect([DEFAULT_MAX_TRIES, DEFAULT_CONNECTION_TIMEOUT]).to.deep.equal([3, 5000]);
+    });
+
+    it('accept maxTries 0 (retry forever)', () => {
+      expect(resolve({ maxTries: 0 }).maxTries).to.equal(0);
+    });
+
+    const bad: [string, ConnectionOptions][] = [
+      ['maxTries', { maxTries: -1 }],
+      ['maxTries', { maxTries: 1.5 }],
+      ['maxTries', { maxTries: Number.NaN }],
+      ['maxTries', { maxTries: 'three' as never }],
+      ['connectionTimeout', { connectionTimeout: 0 }],
+      ['connectionTimeout', { connectionTimeout: -100 }],
+      ['connectionTimeout', { connectionTimeout: 2.5 }],
+      ['connectionTimeout', { connectionTimeout: Infinity }],
+    ];
+    for (const [option, options] of bad) {
+      it(`refuse ${option} = ${String(options[option])} with a ConfigurationError naming the option`, () => {
+        expect(() => resolve(options)).to.throw(ConfigurationError, option);
+      });
+    }
+  });
+
+  describe('the password', () => {
+    const url = `specmemory://app:${SECRET}@db.internal:6543/ledger`;
+
+    it('stays readable by the backend', () => {
+      expect(resolve({ password: SECRET }).password).to.equal(SECRET);
+      expect(resolve({ url }).password).to.equal(SECRET);
+    });
+
+    it('never appears in util.inspect or JSON.stringify of a config', () => {
+      for (const config of [resolve({ password: SECRET }), resolve({ url }), resolve({}, { CHAINSTORE_DATABASE_PASSWORD: SECRET })]) {
+        expectNoSecret(inspect(config));
+        expectNoSecret(inspect(config, { showHidden: false, depth: 5 }));
+        expectNoSecret(JSON.stringify(config));
+        expectNoSecret(JSON.stringify({ ...config }));
+      }
+    });
+
+    it('keeps the config frozen', () => {
+      const config = resolve({ password: SECRET }) as { port?: number };
+      expect(Object.isFrozen(config)).to.equal(true);
+      expect(() => {
+        config.port = 1;
+      }).to.throw(TypeError);
+    });
+
+    it('never appears in util.inspect or JSON.stringify of a connection', async () => {
+      registerBackend(TEST_BACKEND, memoryFactory, { name: 'ledger' });
+      const conn = await connect({ backend: TEST_BACKEND, url }, NO_ENV);
+      expect(conn.config.password).to.equal(SECRET);
+      for (const view of [inspect(conn), inspect(conn, { depth: 5 }), JSON.stringify(conn), conn.location]) expectNoSecret(view);
+      await conn.close();
+    });
+
+    it("is masked whole in the displayed URL even when it contains an unencoded '@'", () => {
+      const secret = 'Sup3r@S3cret-Pw';
+      const config = resolveConfig('postgres', { url: `postgres://app:${secret}@db.internal/ledger` }, NO_ENV);
+      expect(config.password).to.equal(secret);
+      expectNoSecret(inspect(config), secret);
+      expectNoSecret(JSON.stringify(config), secret);
+    });
+
+    describe('never appears in an error', () => {
+      const cases: [string, () => Promise<unknown>][] = [
+        ['a malformed server URL', async () => resolveConfig('postgres', { url: `postgres://app:${SECRET}@h:99999/db` }, NO_ENV)],
+        ['a URL for another backend', async () => resolveConfig('sqlite', { url: `postgres://app:${SECRET}@h/db` }, NO_ENV)],
+        ['a sqlite URL that names a host', async () => resolveConfig('sqlite', { url: `sqlite://app:${SECRET}@h/db.sqlite` }, NO_ENV)],
+        ['a bad option next to a password', async () => resolve({ password: SECRET, maxTries: -1 })],
+        ['an unknown backend', () => connect({ backend: 'nosuchbackend', password: SECRET }, NO_ENV)],
+        [
+          'a factory that returns no Connection',
+          () => {
+            registerBackend(TEST_BACKEND, () => ({}) as never, { name: 'ledger' });
+            return connect({ backend: TEST_BACKEND, url: `specmemory://app:${SECRET}@h/db` }, NO_ENV);
+          },
+        ],
+      ];
+      for (const [label, run] of cases) {
+        it(`for ${label}`, async () => {
+          const error = await rejectionOf(run());
+          expect(error).to.be.an.instanceOf(ConfigurationError);
+          for (const view of viewsOfError(error)) expectNoSecret(view);
+        });
+      }
+    });
+  });
+
+  describe('backend registry', () => {
+    it('lists the built-in backends, sorted', () => {
+      const names = listBackends();
+      expect(names).to.include.members(['sqlite', 'postgres', 'localmongodb', 'rethinkdb']);
+      expect(names).to.deep.equal([...names].sort());
+    });
+
+    it('registers a backend whose factory receives the resolved, frozen config', async () => {
+      let received: ResolvedConfig | undefined;
+      const factory = (config: ResolvedConfig) => {
+        received = config;
+        return new MemoryConnection(config);
+      };
+      registerBackend(TEST_BACKEND, factory, { name: 'ledger', port: 9 });
+      expect(listBackends()).to.include(TEST_BACKEND);
+      const conn = await connect({ backend: TEST_BACKEND, host: 'here' }, NO_ENV);
+      expect(conn).to.be.an.instanceOf(MemoryConnection);
+      expect(conn.backend).to.equal(TEST_BACKEND);
+      expect(received).to.deep.include({ backend: TEST_BACKEND, name: 'ledger', port: 9, host: 'here' });
+      expect(Object.isFrozen(received)).to.equal(true);
+    });
+
+    it('accepts a factory that returns a promise', async () => {
+      registerBackend(TEST_BACKEND, async (config) => new MemoryConnection(config), { name: 'ledger' });
+      expect(await connect({ backend: TEST_BACKEND }, NO_ENV)).to.be.an.instanceOf(MemoryConnection);
+    });
+
+    it('refuses a factory that does not return a Connection', async () => {
+      registerBackend(TEST_BACKEND, () => ({ backend: TEST_BACKEND }) as never, { name: 'ledger' });
+      expect(await rejectionOf(connect({ backend: TEST_BACKEND }, NO_ENV))).to.be.an.instanceOf(ConfigurationError);
+    });
+
+    it('refuses a bad backend name or a factory that is not a function', () => {
+      expect(() => registerBackend('no spaces', memoryFactory)).to.throw(ConfigurationError);
+      expect(() => registerBackend(TEST_BACKEND, 'factory' as never)).to.throw(ConfigurationError);
+      expect(listBackends()).not.to.include(TEST_BACKEND);
+    });
+
+    it('answers an unknown backend with a ConfigurationError listing the known ones', async () => {
+      const error = await rejectionOf(connect({ backend: 'oracle' }, NO_ENV));
+      expect(error).to.be.an.instanceOf(ConfigurationError);
+      for (const name of listBackends()) expect((error as Error).message).to.include(name);
+    });
+
+    it('makes connect() use the default backend set with setDefaultBackend', async () => {
+      registerBackend(TEST_BACKEND, memoryFactory, { name: 'ledger' });
+      setDefaultBackend(TEST_BACKEND);
+      expect(getDefaultBackend()).to.equal(TEST_BACKEND);
+      expect((await connect({}, NO_ENV)).backend).to.equal(TEST_BACKEND);
+      setDefaultBackend(null);
+      expect(getDefaultBackend()).to.equal('sqlite');
+    });
+
+    it('refuses an unknown default backend, listing the known ones, and keeps the old default', () => {
+      const before = getDefaultBackend();
+      const error = errorOf(() => setDefaultBackend('oracle'));
+      expect(error).to.be.an.instanceOf(ConfigurationError);
+      expect((error as Error).message).to.include('oracle').and.include('sqlite');
+      expect(getDefaultBackend()).to.equal(before);
+    });
+
+    it('removes a backend with registerBackend(name, null)', async () => {
+      registerBackend(TEST_BACKEND, memoryFactory, { name: 'ledger' });
+      registerBackend(TEST_BACKEND, null);
+      expect(listBackends()).not.to.include(TEST_BACKEND);
+      expect(await rejectionOf(connect({ backend: TEST_BACKEND }, NO_ENV))).to.be.an.instanceOf(ConfigurationError);
+    });
+
+    it('resets the default when the default backend is removed', () => {
+      registerBackend(TEST_BACKEND, memoryFactory, { name: 'ledger' });
+      setDefaultBackend(TEST_BACKEND);
+      registerBackend(TEST_BACKEND, null);
+      expect(getDefaultBackend()).to.equal('sqlite');
+    });
+
+    it('keeps the default when another backend is removed', () => {
+      registerBackend(TEST_BACKEND, memoryFactory, { name: 'ledger' });
+      registerBackend('specother', memoryFactory, { name: 'ledger' });
+      setDefaultBackend(TEST_BACKEND);
+      registerBackend('specother', null);
+      expect(getDefaultBackend()).to.equal(TEST_BACKEND);
+    });
+
+    // Every built-in backend is available: connect() makes its Connection without touching
+    // the network (nothing listens for these defaults in this spec's environment).
+    for (const name of ['postgres', 'localmongodb', 'rethinkdb']) {
+      it(`connects to ${name} lazily, touching no network`, async () => {
+        const conn = await connect({ backend: name, host: '127.0.0.1', port: 1, maxTries: 1 }, NO_ENV);
+        expect(conn).to.be.an.instanceOf(Connection);
+        expect(conn.backend).to.equal(name);
+        await conn.close();
+      });
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------
+// Retrying
+// ---------------------------------------------------------------------------
+
+describe('withRetries', () => {
+  const policy = { backend: 'specmemory', maxTries: 3, connectionTimeout: 1000, initialDelay: 1, maxDelay: 2 };
+
+  /** An attempt that fails until its `succeedOn`-th call; records when each call started. */
+  function flakyAttempt(succeedOn = Infinity) {
+    const starts: number[] = [];
+    const failures: Error[] = [];
+    const attempt = async () => {
+      starts.push(performance.now());
+      if (starts.length >= succeedOn) return `ok after ${starts.length}`;
+      const failure = new Error(`refused #${starts.length}`);
+      failures.push(failure);
+      throw failure;
+    };
+    return { attempt, starts, failures };
+  }
+
+  const gaps = (starts: number[]) => starts.slice(1).map((start, i) => start - starts[i]);
+
+  it('returns the first success', async () => {
+    const { attempt, starts } = flakyAttempt(2);
+    expect(await withRetries(attempt, policy)).to.equal('ok after 2');
+    expect(starts).to.have.length(2);
+  });
+
+  it('tries maxTries times, then throws a ConnectionError with the last failure as cause', async () => {
+    const { attempt, starts, failures } = flakyAttempt();
+    const error = await rejectionOf(withRetries(attempt, policy));
+    expect(starts).to.have.length(3);
+    expect(error).to.be.an.instanceOf(ConnectionError);
+    expect((error as ConnectionError).cause).to.equal(failures[2]);
+    expect((error as Error).message).to.match(/^\[specmemory\] /).and.include('refused #3');
+  });
+
+  it('doubles the pause between tries', async () => {
+    const { attempt, starts } = flakyAttempt();
+    await rejectionOf(withRetries(attempt, { ...policy, maxTries: 4, initialDelay: 15, maxDelay: 1000 }));
+    const [first, second, third] = gaps(starts);
+    expect(first).to.be.at.least(14);
+    expect(second).to.be.at.least(29);
+    expect(third).to.be.at.least(59);
+  });
+
+  it('caps the pause at maxDelay', async () => {
+    const { attempt, starts } = flakyAttempt();
+    await rejectionOf(withRetries(attempt, { ...policy, maxTries: 5, initialDelay: 10, maxDelay: 10 }));
+    // Uncapped, the last pause would be 80 ms.
+    expect(gaps(starts)[3]).to.be.below(60);
+  });
+
+  it('tries forever with maxTries 0', async () => {
+    const { attempt, starts } = flakyAttempt(5);
+    expect(await withRetries(attempt, { ...policy, maxTries: 0 })).to.equal('ok after 5');
+    expect(starts).to.have.length(5);
+  });
+
+  it('gives up on an attempt that takes longer than connectionTimeout', async () => {
+    let tries = 0;
+    const hang = () => {
+      tries += 1;
+      return new Promise<never>(() => undefined);
+    };
+    const started = performance.now();
+    const error = await rejectionOf(withRetries(hang, { ...policy, maxTries: 2, connectionTimeout: 20 }));
+    expect(performance.now() - started).to.be.below(1000);
+    expect(tries).to.equal(2);
+    expect(error).to.be.an.instanceOf(ConnectionError);
+    expect(String((error as ConnectionError).cause)).to.match(/timed out/);
+  });
+
+  it('hands the result of a late attempt to onLate', async () => {
+    const late: string[] = [];
+    const slow = () => new Promise<string>((resolve) => setTimeout(() => resolve('late client'), 40));
+    await rejectionOf(withRetries(slow, { ...policy, maxTries: 1, connectionTimeout: 10 }, (value) => late.push(value)));
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(late).to.deep.equal(['late client']);
+  });
+
+  it('stops at once on a failure that is not retryable', async () => {
+    const { attempt, starts, failures } = flakyAttempt();
+    const error = await rejectionOf(withRetries(attempt, { ...policy, retryable: () => false }));
+    expect(starts).to.have.length(1);
+    expect((error as ConnectionError).cause).to.equal(failures[0]);
+  });
+});
