@@ -49,9 +49,14 @@ import {
 } from '../support/malformed';
 import { POSTGRES_URL, skipWithoutPostgres } from '../support/postgres';
 
-/** Runs per property, besides the fixed examples; bounded so the file stays within about a minute. */
-const RUNS: Record<Category, number> = { structure: 30, range: 8, json: 12 };
-const INJECTION_RUNS = 12;
+/**
+ * Runs per property, besides the fixed examples; bounded so the file stays within about a
+ * minute. CHAINSTORE_FUZZ_SCALE multiplies them (`npm run test:reliability` fuzzes 10 times
+ * harder); every run draws new values, so a longer run explores more.
+ */
+const SCALE = Math.max(1, Number(process.env.CHAINSTORE_FUZZ_SCALE) || 1);
+const RUNS: Record<Category, number> = { structure: 30 * SCALE, range: 8 * SCALE, json: 12 * SCALE };
+const INJECTION_RUNS = 12 * SCALE;
 
 type AnyGeneric = (conn: Connection, ...args: unknown[]) => unknown;
 const generics = query as unknown as Record<string, AnyGeneric>;
@@ -674,7 +679,7 @@ function describeControls(conn: () => Connection, reset: () => Promise<void>): v
 // ---------------------------------------------------------------------------
 
 describe('reliability: fuzzing the query generics', function () {
-  this.timeout(60_000);
+  this.timeout(60_000 * SCALE);
 
   it('has a malformed-record generator for every write generic of query', function () {
     const writes = writeGenericNames(generics, isGeneric);
