@@ -19,7 +19,11 @@ export function tsQuery({ words, phrases, excluded }: ParsedSearch, firstParam: 
   // As on MongoDB: with phrases, only the phrases decide a match; otherwise any word does.
   const positive = phrases.length ? phrases.map((p) => term('phraseto_tsquery', p)).join(' && ') : words.map((w) => term('plainto_tsquery', w)).join(' || ');
   if (!positive) return null;
-  const sql = excluded.length ? `(${positive}) && !!(${excluded.map((e) => term('phraseto_tsquery', e)).join(' || ')})` : positive;
+  // A term of punctuation alone has no lexemes and its tsquery is empty; `empty && !!x` is
+  // `!!x`, which would match every record without x. So an empty positive part matches
+  // nothing (a NULL query), whatever the exclusions say.
+  const combined = excluded.length ? `p && !!(${excluded.map((e) => term('phraseto_tsquery', e)).join(' || ')})` : 'p';
+  const sql = `(SELECT CASE WHEN numnode(p) = 0 THEN NULL ELSE ${combined} END FROM (SELECT ${positive} AS p) positive)`;
   return { sql, values };
 }
 

@@ -127,6 +127,13 @@ export function describeSearch(ctx: ConformanceContext): void {
       expect(await query.textSearch(ctx.conn, 'coffee')).to.have.length(1);
     });
 
+    it('finds nothing when the words are punctuation alone, whatever is excluded', async function () {
+      await assetsTitled(ctx, 'coffee mug', 'green teapot');
+      for (const search of ['?! -teapot', '-- -teapot', '"!!" -coffee', '\u{56070}- ---ᎌ!']) {
+        expect(await searchIds(ctx, search), `textSearch(${JSON.stringify(search)})`).to.deep.equal([]);
+      }
+    });
+
     it('answers a search of enormous words, whatever the engine splits them into', async function () {
       // One "word" to our parser (no spaces), but hundreds of thousands of terms to an engine
       // whose tokenizer splits at the private-use character: it once exceeded PostgreSQL's stack.
