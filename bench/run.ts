@@ -1,0 +1,76 @@
+/**
+ * `npm run bench`: measures the layer against direct calls and hand-written SQL on the same
+ * engines, and writes bench/RESULTS.md (tables) and bench/results.json. Never part of
+ * `npm test`.
+ *
+ *   npm run bench                       everything (about 20-30 minutes)
+ *   npm run bench -- --only dispatch    some sections: dispatch, writes, scaling, commit, changefeed
+ *   npm run bench -- --quick            smaller sizes, to try the harness (results not written)
+ *
+ * PostgreSQL: CHAINSTORE_BENCH_POSTGRES_URL names a server where databases may be created
+ * (default postgres://postgres@127.0.0.1:5432/postgres); without one, only SQLite is measured.
+ */
+import { writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { changefeedSection } from './cases/changefeed';
+import { commitSection } from './cases/commit';
+import { dispatchSection } from './cases/dispatch';
+import { scalingSection } from './cases/scaling';
+import { writesAndReadsSections } from './cases/writes-and-reads';
+import { type EngineName, postgresReachable } from './support/engines';
+import { type Section, holds, markdown } from './support/report';
+
+const SECTIONS = ['dispatch', 'writes', 'scaling', 'commit', 'changefeed'] as const;
+type SectionName = (typeof SECTIONS)[number];
+
+function parseArgs(argv: readonly string[]): { only: SectionName[]; quick: boolean } {
+  const quick = argv.includes('--quick');
+  const at = argv.indexOf('--only');
+  const only = at >= 0 ? (argv[at + 1] ?? '').split(',').filter(Boolean) : [...SECTIONS];
+  const unknown = only.filter((name) => !(SECTIONS as readonly string[]).includes(name));
+  if (unknown.length) throw new Error(`unknown section(s) ${unknown.join(', ')}; known: ${SECTIONS.join(', ')}`);
+  return { only: only as SectionName[], quick };
+}
+
+async function main(): Promise<void> {
+  const { only, quick } = parseArgs(process.argv.slice(2));
+  const engines: EngineName[] = ['sqlite'];
+  if (await postgresReachable()) engines.push('postgres');
+  else console.log('PostgreSQL is not reachable (set CHAINSTORE_BENCH_POSTGRES_URL): measuring SQLite only');
+
+  const sections: Section[] = [];
+  const run = async (name: SectionName, make: () => Promise<Section | Section[]>) => {
+    if (!only.includes(name)) return;
+    const started = Date.now();
+    process.stdout.write(`${name} ... `);
+    const made = await make();
+    sections.push(...(Array.isArray(made) ? made : [made]));
+    console.log(`${Math.round((Date.now() - started) / 1000)} s`);
+  };
+  await run('dispatch', dispatchSection);
+  await run('writes', () => writesAndReadsSections(engines, quick));
+  await run('scaling', () => scalingSection(engines, quick));
+  await run('commit', () => commitSection(engines, quick));
+  await run('changefeed', () => changefeedSection(engines, quick));
+
+  const context = {
+    date: new Date().toISOString().slice(0, 10),
+    machine: `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB`,
+    node: process.version,
+    engines: engines.join(', '),
+  };
+  for (const t of sections.flatMap((s) => s.targets)) console.log(`${holds(t) ? 'holds' : 'MISSED'}  ${t.name}: ${t.value} (${t.kind === 'max' ? '≤' : '≥'} ${t.bound})`);
+  if (quick) {
+    console.log(markdown(sections, context));
+    return;
+  }
+  writeFileSync(join(__dirname, 'RESULTS.md'), markdown(sections, context));
+  writeFileSync(join(__dirname, 'results.json'), `${JSON.stringify({ context, sections }, null, 2)}\n`);
+  console.log('wrote bench/RESULTS.md and bench/results.json');
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});
