@@ -9,6 +9,7 @@ import type { Capabilities } from '../../lib/capabilities';
 import type { HandlerMap } from '../../lib/dispatch';
 import { UnsupportedOperationError } from '../../lib/errors';
 import { TABLES, type TableName } from '../../lib/tables';
+import { TRANSACTION_LIMITS, type TransactionLimits } from './budget';
 import type { MongoConnection } from './connection';
 import type { Document } from './driver';
 import { BACKEND } from './errors';
@@ -98,34 +99,62 @@ export const adminHandlers: HandlerMap<typeof admin, typeof MongoConnection> = {
 };
 
 /**
+ * What the localmongodb backend reports besides every backend's capabilities.
+ *
+ * @example
+ * const { atomicUpTo } = capabilities(conn) as MongoCapabilities;
+ * if (atomicUpTo && batch.length <= atomicUpTo.documents) ...   // all or nothing
+ */
+export interface MongoCapabilities extends Capabilities {
+  /**
+   * The most one all-or-nothing write holds (one multi-document transaction: documents
+   * written or deleted, BSON bytes) where the deployment has transactions; null where it has
+   * none. A batch or a block within these limits is atomic; a larger one is not (see notes).
+   */
+  atomicUpTo: TransactionLimits | null;
+}
+
+const MIB = 1024 * 1024;
+
+/**
  * What the localmongodb backend supports. Transactions and change streams exist on replica
  * sets and sharded clusters, not on a standalone server; capabilities() is synchronous, so it
  * reports what is known: the deployment as `hello` described it (once any operation has
  * run), else what the configuration declares (`replicaSet`, a `mongodb+srv://` URL).
  *
+ * `atomicCommit` and `atomicBulkWrite` promise all or nothing whatever the size, which no
+ * MongoDB deployment gives here: one transaction holds at most TRANSACTION_LIMITS (budget.ts),
+ * so both are false and `atomicUpTo` says up to what size it holds.
+ *
  * @example
- * capabilities(conn).atomicCommit;   // true on a replica set
+ * capabilities(conn).atomicUpTo;   // { documents: 1000, bytes: 8388608 } on a replica set
  */
-export function mongoCapabilities(conn: MongoConnection): Capabilities {
+export function mongoCapabilities(conn: MongoConnection): MongoCapabilities {
   const server = conn.knownServer;
   const transactional = server ? server.transactions : conn.declaresTransactions;
   const streams = server ? server.changeStreams : conn.declaresTransactions;
   const replicaSet = server ? server.topology === 'replicaSet' : conn.declaresReplicaSet;
+  const { documents, bytes } = TRANSACTION_LIMITS;
   const notes = [
     server
       ? `The deployment is ${server.topology === 'replicaSet' ? `replica set ${server.setName}` : server.topology === 'sharded' ? 'a sharded cluster (mongos)' : 'a standalone server'} (asked with hello).`
       : 'No operation has run yet: these answers come from the configuration (replicaSet option or URL parameter, mongodb+srv://), and are corrected by the first operation.',
-    'commitBlock, writeTransactions and the other batches run in one multi-document transaction on replica sets and sharded clusters; ' +
-      'on a standalone server they run step by step (recover() repairs an interrupted commit) and a batch with a duplicate stores its other records.',
+    transactional
+      ? `commitBlock, writeTransactions, storeAssets, storeMetadatas, storeElections and deleteTransactions are all or nothing up to ${documents} documents and ${bytes / MIB} MiB ` +
+        '(one multi-document transaction, see atomicUpTo). A larger batch is checked for duplicates before anything is written, then written in transactions of that size: ' +
+        'a crash, or a record another writer stores meanwhile, leaves the chunks already committed. A larger commitBlock runs the step-by-step protocol, which recover() repairs.'
+      : 'No multi-document transactions (a standalone server): commitBlock runs step by step (recover() repairs an interrupted commit); a batch is checked for duplicates before it is written, ' +
+        'and a record another writer stores meanwhile is reported while the rest of the batch is stored.',
     'Changefeeds are change streams (replica sets and sharded clusters only); they resume from their last event after a lost connection. ' +
-      'Deleted records are delivered as they were where the server keeps pre-images (MongoDB 6.0+, enabled by createTables), else as null.',
+      'Deleted records are delivered as they were where the collection keeps pre-images (MongoDB 6.0+, turned on by createTables with the collMod right), else as null.',
     "Text search stems in English; language 'none' keeps exact-word matches; other languages are refused.",
     'Most recently written (getTxidsFiltered lastTx) follows ObjectIds: exact within one process, to the second across processes.',
   ];
   return {
     backend: conn.backend,
-    atomicCommit: transactional,
-    atomicBulkWrite: transactional,
+    atomicCommit: false,
+    atomicBulkWrite: false,
+    atomicUpTo: transactional ? TRANSACTION_LIMITS : null,
     changefeed: streams,
     crossProcessChangefeed: streams,
     textSearch: true,

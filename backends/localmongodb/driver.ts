@@ -3,6 +3,7 @@
  * package installed fails here, and connect() turns that into a ConfigurationError naming it.
  */
 export {
+  BSON,
   MongoBulkWriteError,
   MongoClient,
   MongoClientClosedError,

@@ -1,7 +1,9 @@
 /**
  * The query handlers of the localmongodb backend. Filters come from filters.ts, the document
- * layout from records.ts, keyed inserts from writes.ts. Lists of keys are sent in chunks, so
- * no command outgrows MongoDB's 16 MiB document limit whatever the list's length.
+ * layout from records.ts, keyed inserts from writes.ts, the size of a transaction from
+ * budget.ts. Lists of keys are sent in chunks, so no command outgrows MongoDB's 16 MiB
+ * document limit whatever the list's length; work that runs in transactions is cut to what
+ * one transaction may hold.
  */
 import { Connection } from '../../lib/connection';
 import type { HandlerMap } from '../../lib/dispatch';
@@ -12,6 +14,7 @@ import * as query from '../../lib/query';
 import type { TableName } from '../../lib/tables';
 import { inOrderOf, sideRecordsOf } from '../../lib/model';
 import type { MongoConnection } from './connection';
+import { MAX_TRANSACTION_DOCUMENTS, TRANSACTION_LIMITS, TransactionBudget, type TransactionLimits, slices } from './budget';
 import type { AnyBulkWriteOperation, ClientSession, Db, Document } from './driver';
 import { isDuplicateKeyError, rootError } from './errors';
 import {
@@ -31,7 +34,7 @@ import {
 } from './filters';
 import { PRE_COMMIT_ID, RECORD_PROJECTION, type TransactionDocument, assetDocument, blockDocument, metadataDocument, publicRecord, transactionDocument } from './records';
 import { textSearch } from './search';
-import { type KeyedInsert, duplicates, heightExists, keysTakenByOthers, landed, refuseRepeated, writeKeyed } from './writes';
+import { type KeyedInsert, type KeyedWriteOptions, duplicates, heightExists, keysTakenByOthers, landed, refuseRepeated, refuseTaken, writeKeyed } from './writes';
 
 /** What ownedOutputs reads of a transaction: its id and the keys of each output (not the whole body). */
 const OWNERS_PROJECTION = { _id: 0, 'body.id': 1, 'body.outputs.public_keys': 1 };
@@ -39,11 +42,17 @@ const OWNERS_PROJECTION = { _id: 0, 'body.id': 1, 'body.outputs.public_keys': 1 
 /** Keys per command when a list is sent as `$in` (far below 16 MiB for any key chainstore stores). */
 const CHUNK = 10_000;
 
-function chunks<T>(list: readonly T[], size = CHUNK): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < list.length; i += size) out.push(list.slice(i, i + size));
-  return out;
-}
+const chunks = <T>(list: readonly T[], size = CHUNK): T[][] => slices(list, size);
+
+/**
+ * Transaction ids per deleting transaction: each id removes up to three documents (the
+ * transaction, its asset data, its metadata), so a chunk stays within one transaction's
+ * document limit.
+ *
+ * @example
+ * DELETE_CHUNK;   // 333
+ */
+export const DELETE_CHUNK = Math.floor(MAX_TRANSACTION_DOCUMENTS / 3);
 
 /** The public records of `table` matching `filter`, in `sort` order. */
 async function records<R>(db: Db, table: TableName, filter: Document, sort?: Document, limit?: number): Promise<R[]> {
@@ -107,8 +116,23 @@ function transactionPlan(txs: readonly Transaction[]): KeyedInsert<TransactionDo
   return { collection: { name: 'transactions', key: 'id' }, docs: txs.map(transactionDocument) };
 }
 
-const writeSideRecordsOf = (inserted: TransactionDocument[], db: Db, session?: ClientSession) =>
-  writeSideRecords(db, inserted.map((doc) => doc.body), session);
+/**
+ * The asset data and metadata documents a stored transaction brings (what writeSideRecords
+ * writes for it), to count them in a transaction's size.
+ *
+ * @example
+ * sideDocuments(transactionDocument(create));   // [{ id, data }, { id, metadata }]
+ */
+export function sideDocuments(doc: TransactionDocument): Document[] {
+  const { assets, metadata } = sideRecordsOf([doc.body]);
+  return [...assets, ...metadata];
+}
+
+/** How transactions are written: with their asset data and metadata, in the same transaction. */
+const WITH_SIDE_RECORDS: KeyedWriteOptions<TransactionDocument> = {
+  companion: (inserted, db, session) => writeSideRecords(db, inserted.map((doc) => doc.body), session),
+  companionDocuments: sideDocuments,
+};
 
 async function upsertUtxos(db: Db, utxos: readonly Utxo[], session?: ClientSession): Promise<void> {
   if (utxos.length === 0) return;
@@ -123,6 +147,26 @@ async function deleteUtxos(db: Db, refs: readonly OutputRef[], session?: ClientS
 
 async function storePreCommit(db: Db, state: PreCommitState, session?: ClientSession): Promise<void> {
   await db.collection('pre_commit').replaceOne({ _id: PRE_COMMIT_ID } as Document, { height: state.height, transactions: state.transactions }, { upsert: true, session });
+}
+
+/**
+ * True when commitBlock's whole work fits in one transaction (budget.ts): the pre-commit
+ * record, the transactions with their asset data and metadata, the outputs deleted and
+ * stored, and the block.
+ *
+ * @example
+ * commitFitsOneTransaction(block, txs);   // false for a block of 100,000 transactions
+ */
+export function commitFitsOneTransaction(block: Block, txs: readonly Transaction[], limits: TransactionLimits = TRANSACTION_LIMITS): boolean {
+  const budget = new TransactionBudget(limits);
+  if (!budget.add([{ _id: PRE_COMMIT_ID, height: block.height, transactions: block.transactions }, blockDocument(block)])) return false;
+  const { spent, created } = utxoChanges(txs);
+  if (!budget.addCount(spent.length) || !budget.add(created)) return false;
+  for (const tx of txs) {
+    const doc = transactionDocument(tx);
+    if (!budget.add([doc, ...sideDocuments(doc)])) return false;
+  }
+  return true;
 }
 
 /**
@@ -159,6 +203,25 @@ async function commitAtomically(conn: MongoConnection, block: Block, txs: Transa
   }
 }
 
+/**
+ * commitBlock step by step (the protocol of lib/ledger.ts: pre-commit record first, block
+ * last, so recover() repairs a crash in between), for standalone servers and for blocks too
+ * big for one transaction. Duplicates are looked for first: a commit that cannot succeed
+ * must not leave a pre-commit record, which recover() would roll back by deleting the
+ * already stored transactions it lists.
+ */
+async function commitInSteps(conn: MongoConnection, block: Block, txs: Transaction[]): Promise<void> {
+  const what = 'commit block';
+  const plan = transactionPlan(txs);
+  await refuseRepeated(conn, what, plan);
+  if (plan.docs.length) await refuseTaken(conn, what, plan);
+  const blockPlan: KeyedInsert = { collection: { name: 'blocks', key: 'height' }, docs: [blockDocument(block)] };
+  if ((await conn.attempt(what, (db) => keysTakenByOthers(db, blockPlan))).length) throw heightExists(what, block.height);
+  const protocol = query.commitBlock.dispatch(Connection);
+  if (!protocol) throw new NotImplementedError('query.commitBlock has no default handler for Connection (lib/ledger is not loaded)');
+  await protocol(conn, block, txs);
+}
+
 // ---------------------------------------------------------------------------
 // Handlers
 // ---------------------------------------------------------------------------
@@ -171,11 +234,11 @@ async function commitAtomically(conn: MongoConnection, block: Block, txs: Transa
  */
 export const queryHandlers: HandlerMap<typeof query, typeof MongoConnection> = {
   async writeTransaction(conn, tx) {
-    await writeKeyed(conn, 'write transaction', transactionPlan([tx]), writeSideRecordsOf);
+    await writeKeyed(conn, 'write transaction', transactionPlan([tx]), WITH_SIDE_RECORDS);
   },
 
   async writeTransactions(conn, txs) {
-    await writeKeyed(conn, 'write transactions', transactionPlan(txs), writeSideRecordsOf);
+    await writeKeyed(conn, 'write transactions', transactionPlan(txs), WITH_SIDE_RECORDS);
   },
 
   async getTransaction(conn, id) {
@@ -186,13 +249,15 @@ export const queryHandlers: HandlerMap<typeof query, typeof MongoConnection> = {
     return byKeys<Transaction>(conn, 'get transactions', 'transactions', ids);
   },
 
+  // A transaction and its asset data and metadata go together (one transaction per chunk of
+  // DELETE_CHUNK ids); a crash between chunks leaves the later chunks, and deleting again
+  // (recover() does) finishes the work.
   async deleteTransactions(conn, ids) {
-    if (ids.length === 0) return;
-    await conn.atomically('delete transactions', async (db, session) => {
-      for (const chunk of chunks([...new Set(ids)])) {
+    for (const chunk of chunks([...new Set(ids)], DELETE_CHUNK)) {
+      await conn.atomically('delete transactions', async (db, session) => {
         for (const table of ['transactions', 'assets', 'metadata'] as const) await db.collection(table).deleteMany(keyIn('id', chunk), { session });
-      }
-    });
+      });
+    }
   },
 
   async getTxidsFiltered(conn, assetId, filter = {}) {
@@ -329,9 +394,13 @@ export const queryHandlers: HandlerMap<typeof query, typeof MongoConnection> = {
   async storeElections(conn, elections) {
     if (elections.length === 0) return;
     const rows = elections.map(({ election_id, height, is_concluded }) => ({ election_id, height, is_concluded }));
-    await conn.atomically('store elections', (db, session) =>
-      db.collection('elections').bulkWrite(upserts(rows, (e) => ({ election_id: e.election_id, height: e.height })), { session, ordered: true }),
-    );
+    // All or nothing up to one transaction's documents; a larger list in such chunks (upserts:
+    // running it again after a crash between chunks converges).
+    for (const chunk of chunks(rows, MAX_TRANSACTION_DOCUMENTS)) {
+      await conn.atomically('store elections', (db, session) =>
+        db.collection('elections').bulkWrite(upserts(chunk, (e) => ({ election_id: e.election_id, height: e.height })), { session, ordered: true }),
+      );
+    }
   },
 
   async deleteElections(conn, height) {
@@ -356,11 +425,10 @@ export const queryHandlers: HandlerMap<typeof query, typeof MongoConnection> = {
     return conn.attempt('get latest abci chain', (db) => record(db, 'abci_chains', {}, HIGHEST_FIRST));
   },
 
-  // Atomic where the deployment has transactions; elsewhere the protocol step by step, which recover() repairs.
+  // Atomic where the deployment has transactions and the block fits in one; elsewhere the
+  // protocol step by step, which recover() repairs.
   async commitBlock(conn, block, txs) {
-    if ((await conn.serverInfo()).transactions) return commitAtomically(conn, block, txs);
-    const commitInSteps = query.commitBlock.dispatch(Connection);
-    if (!commitInSteps) throw new NotImplementedError('query.commitBlock has no default handler for Connection (lib/ledger is not loaded)');
+    if ((await conn.serverInfo()).transactions && commitFitsOneTransaction(block, txs)) return commitAtomically(conn, block, txs);
     return commitInSteps(conn, block, txs);
   },
 };

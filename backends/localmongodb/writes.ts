@@ -1,11 +1,19 @@
 /**
  * Keyed inserts (transactions, assets, metadata, blocks) with exact duplicate reporting.
  *
- * Where the deployment has transactions, a batch is inserted in one, all or nothing; when a
- * unique key refuses it, the keys already taken are looked up and listed. On a standalone
- * server a batch is inserted unordered: every document that can be is stored, and the
- * refused ones are named from the write errors (BigchainDB reported such a batch as a
- * generic error; this names exactly the duplicates).
+ * Where the deployment has transactions, a batch that fits in one (budget.ts: 1,000
+ * documents, 8 MiB) is inserted in one, all or nothing; when a unique key refuses it, the
+ * keys already taken are looked up and listed. A larger batch is first checked for keys
+ * already stored (a duplicate is then reported with nothing written), then written in
+ * transactions of at most that size, each all or nothing with its asset data and metadata.
+ * A record another writer stores between the check and the write is reported as a duplicate
+ * too, and the rest of the batch is still written; so is a crash between two chunks: the
+ * chunks already committed stay (writeTransactions is idempotent per record only through
+ * the DuplicateKeyError it then reports).
+ *
+ * On a standalone server there are no transactions: a batch is checked for stored keys
+ * first, then inserted unordered: every document that can be is stored, and the refused
+ * ones (written meanwhile by someone else) are named from the write errors.
  *
  * A try is repeated after a lost connection, when the server may have applied it already.
  * Every document carries an `_id` made before the first try, so a "duplicate" that holds one
@@ -15,6 +23,7 @@ import { DuplicateKeyError, describeKeys } from '../../lib/errors';
 import { repeatedKeys } from '../../lib/model';
 import type { MongoConnection } from './connection';
 import type { ClientSession, Db, Document, ObjectId } from './driver';
+import { TRANSACTION_LIMITS, type TransactionLimits, chunksWithin, slices } from './budget';
 import { BACKEND, isDuplicateKeyCode, isDuplicateKeyError, mapMongoError, rootError, writeErrorsOf } from './errors';
 import { keyIn } from './filters';
 
@@ -78,11 +87,21 @@ export function heightExists(what: string, height: number, cause?: unknown): Dup
   return new DuplicateKeyError(BACKEND, `${what}: height ${height} exists`, [height], { cause });
 }
 
-/** The stored owner (`_id`, as hex) of each of `keys` that is stored. */
+/**
+ * Keys per `$in` lookup: 10,000 transaction ids are under 1 MB of command, far from the
+ * 16 MiB a command document may have.
+ */
+const LOOKUP_CHUNK = 10_000;
+
+/** The stored owner (`_id`, as hex) of each of `keys` that is stored (looked up in chunks). */
 async function storedOwners(db: Db, plan: KeyedInsert, keys: readonly (string | number)[], session?: ClientSession): Promise<Map<string | number, string>> {
   const { name, key } = plan.collection;
-  const rows = await db.collection(name).find(keyIn(key, keys), { projection: { _id: 1, [key]: 1 }, session }).toArray();
-  return new Map(rows.map((row) => [row[key] as string | number, idText(row._id)]));
+  const owners = new Map<string | number, string>();
+  for (const chunk of slices(keys, LOOKUP_CHUNK)) {
+    const rows = await db.collection(name).find(keyIn(key, chunk), { projection: { _id: 1, [key]: 1 }, session }).toArray();
+    for (const row of rows) owners.set(row[key] as string | number, idText(row._id));
+  }
+  return owners;
 }
 
 /**
@@ -193,25 +212,101 @@ export async function refuseRepeated(conn: MongoConnection, what: string, plan: 
 }
 
 /**
+ * Rejects a plan with a key another record already holds, listing every such key, before
+ * anything is written.
+ *
+ * @example
+ * await refuseTaken(conn, 'write transactions', plan);
+ */
+export async function refuseTaken(conn: MongoConnection, what: string, plan: KeyedInsert): Promise<void> {
+  const taken = await conn.attempt(what, (db) => keysTakenByOthers(db, plan));
+  if (taken.length) throw duplicates(what, taken);
+}
+
+/**
+ * How a keyed insert is written.
+ *
+ * @example
+ * const options: KeyedWriteOptions<TransactionDocument> = { companion: writeSideRecordsOf, companionDocuments: sideDocuments };
+ */
+export interface KeyedWriteOptions<D extends Keyed> {
+  /** Writes that go with the documents (in the same transaction). */
+  companion?: Companion<D>;
+  /** The documents the companion writes for one document: they count towards a transaction's size. */
+  companionDocuments?: (doc: D) => readonly Document[];
+  /** What one transaction may hold (budget.ts); a test may pass smaller limits. */
+  limits?: TransactionLimits;
+}
+
+/**
+ * The plan's documents cut into the transactions that write them: one when it fits the
+ * limits, else chunks of at most the limits, each with its companion documents.
+ *
+ * @example
+ * transactionChunks(plan, { companionDocuments: sideDocuments }).length;   // 1 for up to 500 CREATEs with asset data, 200 for 100,000 of them
+ */
+export function transactionChunks<D extends Keyed>(plan: KeyedInsert<D>, options: KeyedWriteOptions<D> = {}): D[][] {
+  const { companionDocuments, limits = TRANSACTION_LIMITS } = options;
+  return chunksWithin(plan.docs, (doc) => (companionDocuments ? [doc, ...companionDocuments(doc)] : [doc]), limits);
+}
+
+/**
  * Inserts the plan's documents (and their companion writes), rejecting with a
  * DuplicateKeyError that lists exactly the keys repeated in the plan or already stored.
- * All or nothing where the deployment has transactions; elsewhere, what can be stored is.
+ * All or nothing where the deployment has transactions and the plan fits in one; larger
+ * plans and standalone servers write nothing when a duplicate is found before writing, and
+ * everything but the duplicates when another writer stores one meanwhile (see the header).
  *
  * @example
  * await writeKeyed(conn, 'store assets', { collection: { name: 'assets', key: 'id' }, docs });
  */
-export async function writeKeyed<D extends Keyed>(conn: MongoConnection, what: string, plan: KeyedInsert<D>, companion?: Companion<D>): Promise<void> {
+export async function writeKeyed<D extends Keyed>(conn: MongoConnection, what: string, plan: KeyedInsert<D>, options: KeyedWriteOptions<D> = {}): Promise<void> {
   if (plan.docs.length === 0) return;
+  const { companion } = options;
   await refuseRepeated(conn, what, plan);
   // One document with nothing beside it is atomic on its own; otherwise a transaction, if any.
   if ((plan.docs.length > 1 || companion) && (await conn.serverInfo()).transactions) {
-    await writeInTransaction(conn, what, plan, companion);
+    const chunks = transactionChunks(plan, options);
+    if (chunks.length === 1) {
+      await writeInTransaction(conn, what, plan, companion);
+      return;
+    }
+    await refuseTaken(conn, what, plan);
+    const refused: (string | number)[] = [];
+    for (const docs of chunks) refused.push(...(await writeChunk(conn, what, { collection: plan.collection, docs }, companion)));
+    if (refused.length) throw duplicates(what, refused);
     return;
   }
+  if (plan.docs.length > 1) await refuseTaken(conn, what, plan);
   const outcome = await conn.attempt(what, (db) => insertUnordered(db, plan));
   if (companion && outcome.inserted.length) await conn.attempt(what, (db) => companion(outcome.inserted, db));
   if (outcome.failure !== undefined) throw mapMongoError(outcome.failure, what, { secret: conn.config.password });
   if (outcome.duplicates.length) throw duplicates(what, outcome.duplicates);
+}
+
+/**
+ * Writes one chunk of a larger plan in a transaction. A key another writer stored after
+ * the plan was checked makes the transaction write nothing: that key is set aside (and
+ * returned, to be reported) and the rest of the chunk is written.
+ */
+async function writeChunk<D extends Keyed>(conn: MongoConnection, what: string, chunk: KeyedInsert<D>, companion?: Companion<D>): Promise<(string | number)[]> {
+  const refused: (string | number)[] = [];
+  let docs = chunk.docs;
+  while (docs.length) {
+    try {
+      await writeInTransaction(conn, what, { collection: chunk.collection, docs }, companion);
+      break;
+    } catch (error) {
+      if (!(error instanceof DuplicateKeyError)) throw error;
+      const taken = new Set(error.keys);
+      const rest = docs.filter((doc) => !taken.has(keyOf(chunk, doc)));
+      // Nothing to set aside: not a key of this chunk, so not a race this loop can settle.
+      if (rest.length === docs.length) throw error;
+      refused.push(...docs.filter((doc) => taken.has(keyOf(chunk, doc))).map((doc) => keyOf(chunk, doc)));
+      docs = rest;
+    }
+  }
+  return refused;
 }
 
 async function writeInTransaction<D extends Keyed>(conn: MongoConnection, what: string, plan: KeyedInsert<D>, companion?: Companion<D>): Promise<void> {

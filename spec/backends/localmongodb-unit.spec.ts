@@ -28,6 +28,16 @@ import {
 import { resolveConfig } from '../../lib/config';
 import { parseSearch } from '../../lib/search';
 import { MongoConnection } from '../../backends/localmongodb';
+import { type MongoCapabilities } from '../../backends/localmongodb/admin';
+import {
+  MAX_TRANSACTION_BYTES,
+  MAX_TRANSACTION_DOCUMENTS,
+  TRANSACTION_LIMITS,
+  TransactionBudget,
+  bsonSize,
+  chunksWithin,
+  slices,
+} from '../../backends/localmongodb/budget';
 import { changeEvent, nextTimestamp } from '../../backends/localmongodb/changefeed';
 import {
   MongoBulkWriteError,
@@ -72,8 +82,9 @@ import { PRE_COMMIT_ID, RECORD_PROJECTION, blockDocument, publicRecord, transact
 import { normalizeHost, withMemberAdded, withMemberRemoved } from '../../backends/localmongodb/replset';
 import { preImagesCommand } from '../../backends/localmongodb/schema';
 import { describeServer } from '../../backends/localmongodb/server';
-import { duplicateCandidates, sortRefusals } from '../../backends/localmongodb/writes';
-import { createTx, freshId, output, publicKey, spend, transferTx } from '../conformance/fixtures';
+import { DELETE_CHUNK, commitFitsOneTransaction, sideDocuments } from '../../backends/localmongodb/query';
+import { duplicateCandidates, sortRefusals, transactionChunks } from '../../backends/localmongodb/writes';
+import { block, createTx, freshId, output, publicKey, spend, transferTx } from '../conformance/fixtures';
 
 // The driver does not export its WriteError and BulkWriteResult classes; the real ones are
 // taken from its bulk module so the bulk errors below are built exactly as the driver builds them.
@@ -295,6 +306,87 @@ describe('localmongodb backend (no server)', function () {
           { id: nullData.id, metadata: 0 },
         ],
       });
+    });
+  });
+
+  describe('what one transaction holds', function () {
+    const txPlan = (txs: ReturnType<typeof createTx>[]) => ({ collection: { name: 'transactions' as const, key: 'id' as const }, docs: txs.map(transactionDocument) });
+    const many = (n: number, options: Parameters<typeof createTx>[0] = {}) => Array.from({ length: n }, () => createTx(options));
+
+    it('caps a transaction at 1,000 documents and 8 MiB, named and exported', function () {
+      expect([MAX_TRANSACTION_DOCUMENTS, MAX_TRANSACTION_BYTES]).to.deep.equal([1000, 8 * 1024 * 1024]);
+      expect(TRANSACTION_LIMITS).to.deep.equal({ documents: 1000, bytes: 8 * 1024 * 1024 });
+      expect(Object.isFrozen(TRANSACTION_LIMITS)).to.equal(true);
+      expect(DELETE_CHUNK * 3, 'a deleted transaction takes its asset data and metadata along').to.be.at.most(MAX_TRANSACTION_DOCUMENTS);
+    });
+
+    it('cuts work into chunks within the document and the byte limits, keeping order', function () {
+      const docs = Array.from({ length: 7 }, (_, n) => ({ n }));
+      const size = bsonSize({ n: 0 });
+      expect(chunksWithin(docs, (d) => [d], { documents: 3, bytes: 1e9 })).to.deep.equal([docs.slice(0, 3), docs.slice(3, 6), docs.slice(6)]);
+      expect(chunksWithin(docs, (d) => [d], { documents: 100, bytes: 2 * size })).to.deep.equal([docs.slice(0, 2), docs.slice(2, 4), docs.slice(4, 6), docs.slice(6)]);
+      // Each item writes two documents: two items per chunk of four.
+      expect(chunksWithin(docs, (d) => [d, d], { documents: 4, bytes: 1e9 }).map((c) => c.length)).to.deep.equal([2, 2, 2, 1]);
+      expect(chunksWithin([], (d: object) => [d])).to.deep.equal([]);
+    });
+
+    it('gives an item too big for any transaction a chunk of its own', function () {
+      const big = { blob: 'x'.repeat(100) };
+      const small = { n: 1 };
+      const limits = { documents: 10, bytes: 50 };
+      expect(chunksWithin([small, big, small], (d) => [d], limits)).to.deep.equal([[small], [big], [small]]);
+    });
+
+    it('counts a budget until it is exceeded', function () {
+      const budget = new TransactionBudget({ documents: 2, bytes: 1e9 });
+      expect(budget.add([{ a: 1 }, { b: 2 }])).to.equal(true);
+      expect(budget.exceeded).to.equal(false);
+      expect(budget.addCount(1)).to.equal(false);
+      expect(budget.exceeded).to.equal(true);
+      const bytes = new TransactionBudget({ documents: 100, bytes: 20 });
+      expect(bytes.add([{ s: 'a long enough string' }])).to.equal(false);
+      expect(slices([1, 2, 3, 4, 5], 2)).to.deep.equal([[1, 2], [3, 4], [5]]);
+    });
+
+    it('counts the asset data and metadata a transaction brings in its transaction', function () {
+      const withBoth = createTx({ data: { serial: 'S' }, metadata: { note: 'm' } });
+      const withNone = createTx({ data: null, metadata: null });
+      expect(sideDocuments(transactionDocument(withBoth))).to.deep.equal([
+        { id: withBoth.id, data: { serial: 'S' } },
+        { id: withBoth.id, metadata: { note: 'm' } },
+      ]);
+      expect(sideDocuments(transactionDocument(withNone))).to.deep.equal([{ id: withNone.id, data: null }]);
+      const plan = txPlan(many(4, { metadata: { n: 1 } }));
+      // Three documents per transaction: two transactions per transaction of six.
+      const chunks = transactionChunks(plan, { companionDocuments: sideDocuments, limits: { documents: 6, bytes: 1e9 } });
+      expect(chunks.map((c) => c.map((d) => d.id))).to.deep.equal([plan.docs.slice(0, 2).map((d) => d.id), plan.docs.slice(2).map((d) => d.id)]);
+    });
+
+    it('plans a batch of 100,000 transactions as transactions of at most 1,000 documents and 8 MiB', function () {
+      this.timeout(60000);
+      const plan = txPlan(many(100_000, { metadata: { n: 1 } }));
+      const chunks = transactionChunks(plan, { companionDocuments: sideDocuments });
+      expect(chunks.length).to.be.greaterThan(100);
+      expect(chunks.flat(), 'every transaction once, in order').to.deep.equal(plan.docs);
+      for (const chunk of chunks) {
+        const documents = chunk.flatMap((doc) => [doc, ...sideDocuments(doc)]);
+        expect(documents.length).to.be.at.most(MAX_TRANSACTION_DOCUMENTS);
+        expect(documents.reduce((sum, doc) => sum + bsonSize(doc), 0)).to.be.at.most(MAX_TRANSACTION_BYTES);
+      }
+      expect(transactionChunks(txPlan(many(300)), { companionDocuments: sideDocuments }), '300 CREATEs and their asset data: one transaction').to.have.length(1);
+    });
+
+    it('tells a block that fits in one transaction from one that must be committed step by step', function () {
+      const small = many(10);
+      expect(commitFitsOneTransaction(block(2, small), small)).to.equal(true);
+      // Each CREATE: its document, its asset data, its output: 3 documents; 400 of them and the
+      // pre-commit record and the block are past 1,000.
+      const large = many(400);
+      expect(commitFitsOneTransaction(block(2, large), large)).to.equal(false);
+      expect(commitFitsOneTransaction(block(2, small), small, { documents: 31, bytes: 1e9 }), '10 x 3 + pre-commit + block = 32').to.equal(false);
+      expect(commitFitsOneTransaction(block(2, small), small, { documents: 32, bytes: 1e9 })).to.equal(true);
+      const heavy = [createTx({ data: { blob: 'x'.repeat(5 * 1024 * 1024) } })];
+      expect(commitFitsOneTransaction(block(2, heavy), heavy), 'two copies of 5 MiB of asset data').to.equal(false);
     });
   });
 
@@ -764,11 +856,16 @@ describe('localmongodb backend (no server)', function () {
       const managed = await connect({ backend: 'localmongodb', url: 'mongodb+srv://cluster0.example.net/ledger' });
       try {
         expect(capabilities(standalone)).to.deep.include({ backend: 'localmongodb', atomicCommit: false, atomicBulkWrite: false, changefeed: false, textSearch: true });
-        expect(capabilities(replicaSet)).to.deep.include({ atomicCommit: true, atomicBulkWrite: true, changefeed: true, crossProcessChangefeed: true });
+        expect((capabilities(standalone) as MongoCapabilities).atomicUpTo, 'no transactions').to.equal(null);
+        // All or nothing only up to one transaction's size: not for every size, as the booleans promise.
+        expect(capabilities(replicaSet)).to.deep.include({ atomicCommit: false, atomicBulkWrite: false, changefeed: true, crossProcessChangefeed: true });
+        expect((capabilities(replicaSet) as MongoCapabilities).atomicUpTo).to.deep.equal({ documents: 1000, bytes: 8 * 1024 * 1024 });
+        expect(capabilities(replicaSet).notes.join(' ')).to.include('all or nothing up to 1000 documents and 8 MiB').and.to.include('step-by-step protocol');
         expect(capabilities(replicaSet).admin).to.deep.equal({
           getConfig: true, reconfigure: false, setShards: false, setReplicas: false, addReplicas: true, removeReplicas: true,
         });
-        expect(capabilities(managed)).to.deep.include({ atomicCommit: true, changefeed: true });
+        expect(capabilities(managed)).to.deep.include({ atomicCommit: false, changefeed: true });
+        expect((capabilities(managed) as MongoCapabilities).atomicUpTo).to.deep.equal(TRANSACTION_LIMITS);
         expect(capabilities(managed).admin.addReplicas, 'a managed cluster may be sharded').to.equal(false);
         expect(capabilities(standalone).notes.join(' ')).to.include('No operation has run yet');
       } finally {
