@@ -20,10 +20,14 @@ import { type ChangeStream, type ChangeStreamDocument, type Document, type Resum
 import { BACKEND, isHistoryLost, isResumable, mapMongoError } from './errors';
 import { type StreamPosition, changeStreamOptions, changeStreamPipeline } from './filters';
 import { publicRecord } from './records';
+import { keepsImages } from './schema';
 
 /** First and longest pause between tries to open a stream while the deployment is down. */
 const FIRST_PAUSE_MS = 100;
 const LONGEST_PAUSE_MS = 5000;
+
+/** Server code of an operation the user has no right to run. */
+const UNAUTHORIZED = 13;
 
 /**
  * The first cluster time after `time`: where a feed starts, so that a change acknowledged
@@ -38,8 +42,9 @@ export function nextTimestamp(time: Timestamp): Timestamp {
 
 /**
  * The chainstore event of a change stream event, or null for events a feed does not deliver.
- * The record is the public one: the document as it is now for inserts and replacements (and
- * updates, where the server gave it), as it was for deletes (where the server kept it), else null.
+ * The record is the public one: the document as written for inserts and replacements, as it
+ * is when the event is read for updates (null if it was deleted since), as it was for deletes
+ * where the collection keeps pre-images, else null.
  *
  * @example
  * changeEvent('blocks', { operationType: 'insert', fullDocument: { _id, height: 1, app_hash: 'ab', transactions: [] }, ... });
@@ -89,7 +94,7 @@ function unlessAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T | un
 export class MongoChangeFeed extends ChangeFeed {
   #stream: ChangeStream | undefined;
   #position: StreamPosition | undefined;
-  #preImages = false;
+  #serverHasImages = false;
 
   constructor(
     private readonly conn: MongoConnection,
@@ -113,14 +118,32 @@ export class MongoChangeFeed extends ChangeFeed {
         'changefeeds are change streams, which a standalone server does not have: run MongoDB as a replica set (one member is enough)',
       );
     }
-    this.#preImages = server.preImages;
+    this.#serverHasImages = server.preImages;
     this.#position = { at: nextTimestamp(await this.conn.majorityTime(this.table)) };
+  }
+
+  /**
+   * Whether the table's collection keeps pre-images now. Asked on every (re)open: a feed
+   * started before createTables turned them on delivers deleted records once it resumes.
+   */
+  private async keepsImages(): Promise<boolean> {
+    if (!this.#serverHasImages) return false;
+    const client = await this.conn.connectedClient();
+    try {
+      const [info] = await client.db(this.conn.config.name).listCollections({ name: this.table }).toArray();
+      return keepsImages((info as { options?: Document } | undefined)?.options);
+    } catch (error) {
+      // Without the right to list collections, nothing says the images are kept.
+      if ((error as { code?: unknown }).code === UNAUTHORIZED) return false;
+      throw error;
+    }
   }
 
   /** A change stream from the feed's position (no network until it is read). */
   private async openStream(): Promise<ChangeStream> {
+    const preImages = await this.keepsImages();
     const client = await this.conn.connectedClient();
-    const options = changeStreamOptions(this.operations, this.#position!, this.#preImages);
+    const options = changeStreamOptions(this.operations, this.#position!, preImages);
     return client.db(this.conn.config.name).collection(this.table).watch(changeStreamPipeline(this.operations), options);
   }
 

@@ -261,13 +261,16 @@ export function changeStreamPipeline(operations: number): Document[] {
 export type StreamPosition = { at: Timestamp } | { token: ResumeToken; afterInvalidate: boolean };
 
 /**
- * The options of a feed's change stream: its start, and the documents each event carries —
- * the document as it is now for inserts and updates, as it was for deletes (where the
- * server keeps pre- and post-images, MongoDB 6.0+; before, updates look the document up).
+ * The options of a feed's change stream: its start, and the documents each event carries.
+ * An update event carries the document as it is when the event is read (`updateLookup`:
+ * MongoDB looks it up; null only when it was deleted since), which needs no collection
+ * setting. A delete event carries the document as it was (`fullDocumentBeforeChange`) only
+ * where the collection keeps pre-images (MongoDB 6.0+, turned on by createTables); asking
+ * for it elsewhere would only ever give nothing.
  *
  * @example
  * changeStreamOptions(ChangeFeed.ALL, { at: time }, true);
- * // { startAtOperationTime: time, fullDocument: 'whenAvailable', fullDocumentBeforeChange: 'whenAvailable' }
+ * // { startAtOperationTime: time, fullDocument: 'updateLookup', fullDocumentBeforeChange: 'whenAvailable' }
  */
 export function changeStreamOptions(operations: number, position: StreamPosition, preImages: boolean): ChangeStreamOptions {
   const options: ChangeStreamOptions =
@@ -276,7 +279,7 @@ export function changeStreamOptions(operations: number, position: StreamPosition
       : position.afterInvalidate
         ? { startAfter: position.token }
         : { resumeAfter: position.token };
-  if (operations & ChangeFeed.UPDATE) options.fullDocument = preImages ? 'whenAvailable' : 'updateLookup';
+  if (operations & ChangeFeed.UPDATE) options.fullDocument = 'updateLookup';
   if (operations & ChangeFeed.DELETE && preImages) options.fullDocumentBeforeChange = 'whenAvailable';
   return options;
 }

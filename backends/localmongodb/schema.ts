@@ -6,19 +6,38 @@
  *
  * Where the server keeps change stream pre- and post-images (a replica set or sharded
  * cluster, MongoDB 6.0+), they are turned on for every collection (collMod): a changefeed
- * then delivers a deleted record as it was, and an updated one as it became at that change.
+ * then delivers a deleted record as it was. Turning them on may be refused without harm (the
+ * user lacks the collMod right, or the deployment does not offer the option): the tables are
+ * still made and feeds deliver deleted records as null there. Any other refusal fails
+ * createTables with a mapped error naming the collection.
  */
 import type { HandlerMap } from '../../lib/dispatch';
 import type * as schema from '../../lib/schema';
 import { TABLES } from '../../lib/tables';
 import type { MongoConnection } from './connection';
 import type { Db, Document, IndexDescription } from './driver';
+import { isRetryable, mapMongoError } from './errors';
 import { INDEXES } from './indexes';
 
-/** Server codes: not authorized; the collection exists; an index exists under this name with other options or keys. */
-const UNAUTHORIZED = 13;
+/** Server codes: the collection exists; an index exists under this name with other options or keys. */
 const NAMESPACE_EXISTS = 48;
 const INDEX_CONFLICTS = new Set([85, 86]);
+
+/**
+ * Server codes of a collMod that turning images on may meet without anything being wrong
+ * with the database: the user lacks the right, or the deployment does not offer the option.
+ *
+ * @example
+ * PRE_IMAGES_REFUSALS.get(13);   // 'unauthorized'
+ */
+export const PRE_IMAGES_REFUSALS: ReadonlyMap<number, 'unauthorized' | 'unsupported'> = new Map([
+  [13, 'unauthorized'], // Unauthorized: an application's readWrite user has no collMod right
+  [59, 'unsupported'], // CommandNotFound
+  [72, 'unsupported'], // InvalidOptions: "unknown option to collMod" (servers before the option)
+  [115, 'unsupported'], // CommandNotSupported
+  [8000, 'unsupported'], // AtlasError: a managed tier that refuses the command
+  [40415, 'unsupported'], // IDLUnknownField: a server that parses collMod strictly and knows no such field
+]);
 
 /**
  * The `collMod` command that makes a collection keep change stream pre- and post-images.
@@ -30,22 +49,42 @@ export function preImagesCommand(table: string): Document {
   return { collMod: table, changeStreamPreAndPostImages: { enabled: true } };
 }
 
-/** True when a collection's options (as listCollections gives them) keep pre- and post-images. */
-function preImagesEnabled(options: Document | undefined): boolean {
+/**
+ * True when a collection's options (as listCollections gives them) keep pre- and post-images.
+ *
+ * @example
+ * keepsImages({ changeStreamPreAndPostImages: { enabled: true } });   // true
+ */
+export function keepsImages(options: Document | undefined): boolean {
   return (options?.changeStreamPreAndPostImages as { enabled?: unknown } | undefined)?.enabled === true;
 }
 
 const code = (error: unknown) => (error as { code?: unknown } | null)?.code as number | undefined;
 
 /**
- * Turns pre- and post-images on. `collMod` is a database administrator's right, which an
- * application's readWrite user lacks: without it the tables are still made, and a changefeed
- * delivers deleted records as null (capabilities() says so) until an administrator runs
- * initDatabase once.
+ * What a failed collMod that turns images on means: a refusal createTables lives with
+ * (`'unauthorized'`, `'unsupported'`), or an error to throw (mapped, naming the collection;
+ * a lost connection is thrown as it is, for the caller's retries).
+ *
+ * @example
+ * preImagesFailure(new MongoServerError({ code: 13, errmsg: 'not authorized' }), 'utxos');   // 'unauthorized'
+ * preImagesFailure(new MongoServerError({ code: 2, errmsg: 'BadValue' }), 'utxos');          // an OperationError
+ */
+export function preImagesFailure(error: unknown, table: string): 'unauthorized' | 'unsupported' | Error {
+  const refusal = PRE_IMAGES_REFUSALS.get(code(error) ?? 0);
+  if (refusal) return refusal;
+  if (isRetryable(error)) return error as Error;
+  return mapMongoError(error, `create tables: turning on change stream pre- and post-images of ${table} (collMod)`);
+}
+
+/**
+ * Turns pre- and post-images on, unless the user may not or the deployment cannot (then a
+ * feed delivers deleted records as null until an administrator runs initDatabase once).
  */
 async function enablePreImages(db: Db, table: string): Promise<void> {
   await db.command(preImagesCommand(table)).catch((error: unknown) => {
-    if (code(error) !== UNAUTHORIZED) throw error;
+    const outcome = preImagesFailure(error, table);
+    if (outcome instanceof Error) throw outcome;
   });
 }
 
@@ -93,7 +132,7 @@ export const schemaHandlers: HandlerMap<typeof schema, typeof MongoConnection> =
           });
         }
         // Also on collections made before (by an older version): additive.
-        if (preImages && !preImagesEnabled(existing.get(table))) await enablePreImages(db, table);
+        if (preImages && !keepsImages(existing.get(table))) await enablePreImages(db, table);
         await createIndexes(db, table, INDEXES[table]);
       }
     });

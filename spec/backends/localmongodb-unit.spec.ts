@@ -80,7 +80,7 @@ import { INDEXES, TEXT_LANGUAGE_FIELD } from '../../backends/localmongodb/indexe
 import { clientSettings, declaresReplicaSet, declaresTransactions, urlParameters, withCredentials } from '../../backends/localmongodb/options';
 import { PRE_COMMIT_ID, RECORD_PROJECTION, blockDocument, publicRecord, transactionDocument } from '../../backends/localmongodb/records';
 import { normalizeHost, withMemberAdded, withMemberRemoved } from '../../backends/localmongodb/replset';
-import { preImagesCommand } from '../../backends/localmongodb/schema';
+import { PRE_IMAGES_REFUSALS, keepsImages, preImagesCommand, preImagesFailure } from '../../backends/localmongodb/schema';
 import { describeServer } from '../../backends/localmongodb/server';
 import { DELETE_CHUNK, commitFitsOneTransaction, sideDocuments } from '../../backends/localmongodb/query';
 import { duplicateCandidates, sortRefusals, transactionChunks } from '../../backends/localmongodb/writes';
@@ -267,6 +267,30 @@ describe('localmongodb backend (no server)', function () {
     it('keeps the pre-commit record single by its fixed _id, and turns change stream images on where asked', function () {
       expect(PRE_COMMIT_ID).to.be.a('string');
       expect(preImagesCommand('utxos')).to.deep.equal({ collMod: 'utxos', changeStreamPreAndPostImages: { enabled: true } });
+      expect(keepsImages({ changeStreamPreAndPostImages: { enabled: true } })).to.equal(true);
+      expect(keepsImages({ changeStreamPreAndPostImages: { enabled: false } })).to.equal(false);
+      expect(keepsImages({})).to.equal(false);
+      expect(keepsImages(undefined)).to.equal(false);
+    });
+
+    it('lives with a collMod the user may not run or the deployment does not offer, and fails on any other refusal', function () {
+      const refusal = (code: number, errmsg: string) => preImagesFailure(new MongoServerError({ code, errmsg }), 'utxos');
+      expect(refusal(13, 'not authorized on chainstore to execute command { collMod: ... }')).to.equal('unauthorized');
+      expect(refusal(72, 'unknown option to collMod: changeStreamPreAndPostImages')).to.equal('unsupported');
+      expect(refusal(40415, "BSON field 'collMod.changeStreamPreAndPostImages' is an unknown field.")).to.equal('unsupported');
+      expect(refusal(115, 'collMod is not supported')).to.equal('unsupported');
+      expect(refusal(8000, 'CMD_NOT_ALLOWED: collMod')).to.equal('unsupported');
+      const driverError = new MongoServerError({ code: 26, errmsg: 'ns does not exist' });
+      const failure = preImagesFailure(driverError, 'utxos');
+      expect(failure).to.be.an.instanceOf(OperationError);
+      expect((failure as Error).message).to.equal(
+        '[localmongodb] create tables: turning on change stream pre- and post-images of utxos (collMod) failed: ns does not exist (code 26)',
+      );
+      expect((failure as Error).cause).to.equal(driverError);
+      // A lost connection is thrown as it is, so the operation is tried again.
+      const lost = new MongoNetworkError('connection reset');
+      expect(preImagesFailure(lost, 'utxos')).to.equal(lost);
+      expect([...PRE_IMAGES_REFUSALS.keys()].sort((a, b) => a - b)).to.deep.equal([13, 59, 72, 115, 8000, 40415]);
     });
   });
 
@@ -565,15 +589,18 @@ describe('localmongodb backend (no server)', function () {
       expect(changeStreamOptions(ChangeFeed.INSERT, { token, afterInvalidate: true }, true)).to.deep.equal({ startAfter: token });
     });
 
-    it('asks for the document after an update and before a delete where the server keeps images', function () {
+    it('looks the document up after an update always, and asks for it before a delete only where the collection keeps images', function () {
       const at = new Timestamp({ t: 1, i: 1 });
       expect(changeStreamOptions(ChangeFeed.ALL, { at }, true)).to.deep.equal({
         startAtOperationTime: at,
-        fullDocument: 'whenAvailable',
+        fullDocument: 'updateLookup',
         fullDocumentBeforeChange: 'whenAvailable',
       });
+      // Images not kept (collMod refused, or MongoDB 5.0): an update still carries its record.
       expect(changeStreamOptions(ChangeFeed.ALL, { at }, false)).to.deep.equal({ startAtOperationTime: at, fullDocument: 'updateLookup' });
+      expect(changeStreamOptions(ChangeFeed.UPDATE, { at }, false)).to.deep.equal({ startAtOperationTime: at, fullDocument: 'updateLookup' });
       expect(changeStreamOptions(ChangeFeed.DELETE, { at }, true)).to.deep.equal({ startAtOperationTime: at, fullDocumentBeforeChange: 'whenAvailable' });
+      expect(changeStreamOptions(ChangeFeed.INSERT | ChangeFeed.DELETE, { at }, false)).to.deep.equal({ startAtOperationTime: at });
     });
 
     it('starts one tick after the operation time: what was acknowledged before is not delivered', function () {
@@ -599,7 +626,17 @@ describe('localmongodb backend (no server)', function () {
         table: 'pre_commit',
         record: { height: 2, transactions: [] },
       });
-      expect(changeEvent('pre_commit', { ...common, operationType: 'update', fullDocument: state } as never)?.operation).to.equal(ChangeFeed.UPDATE);
+      // An update by another writer: the document as updateLookup found it.
+      expect(changeEvent('pre_commit', { ...common, operationType: 'update', fullDocument: state, updateDescription: { updatedFields: { height: 2 } } } as never)).to.deep.equal({
+        operation: ChangeFeed.UPDATE,
+        table: 'pre_commit',
+        record: { height: 2, transactions: [] },
+      });
+      expect(changeEvent('pre_commit', { ...common, operationType: 'update', fullDocument: null } as never), 'deleted before the event was read').to.deep.equal({
+        operation: ChangeFeed.UPDATE,
+        table: 'pre_commit',
+        record: null,
+      });
       expect(changeEvent('transactions', { ...common, operationType: 'drop' } as never)).to.equal(null);
     });
   });
