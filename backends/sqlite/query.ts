@@ -10,6 +10,7 @@ import type * as query from '../../lib/query';
 import { DELETE_UTXO, INSERT_BLOCK, UPSERT_ELECTION, UPSERT_PRE_COMMIT, UPSERT_UTXO } from '../sql/statements';
 import type { SqliteConnection } from './connection';
 import { writeUnique } from '../sql/unique';
+import { insertDocument, upsertDocument } from './documents';
 import { duplicateKeys, isUniqueViolation } from './errors';
 import { textSearch } from './search';
 
@@ -26,22 +27,15 @@ function allFor(conn: SqliteConnection, sql: string, keys: readonly unknown[], .
 // Writing transactions
 // ---------------------------------------------------------------------------
 
-const INSERT_ASSET = 'INSERT INTO assets (id, data) VALUES (?, ?)';
 const INSERT_TRANSACTION = 'INSERT INTO transactions (id, operation, asset_id, body) VALUES (?, ?, ?, ?)';
 const INSERT_OUTPUT = 'INSERT OR IGNORE INTO outputs (public_key, transaction_id, output_index, sole) VALUES (?, ?, ?, ?)';
 const INSERT_SPEND = 'INSERT OR IGNORE INTO spends (fulfills_txid, fulfills_index, transaction_id) VALUES (?, ?, ?)';
-// A transaction's asset data and metadata replace whatever was stored under its id before.
-const UPSERT_ASSET = 'INSERT INTO assets (id, data) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET data = excluded.data';
-const UPSERT_METADATA =
-  'INSERT INTO metadata (id, metadata) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET metadata = excluded.metadata';
 
 /** Stores transactions with their side rows; must run inside a write transaction. */
 function insertTransactions(conn: SqliteConnection, txs: readonly Transaction[]): void {
   const insertTx = conn.statement(INSERT_TRANSACTION);
   const insertOutput = conn.statement(INSERT_OUTPUT);
   const insertSpend = conn.statement(INSERT_SPEND);
-  const upsertAsset = conn.statement(UPSERT_ASSET);
-  const upsertMetadata = conn.statement(UPSERT_METADATA);
   for (const tx of txs) {
     insertTx.run(tx.id, tx.operation, assetIdOf(tx), JSON.stringify(tx));
     tx.outputs.forEach((output, index) => {
@@ -51,8 +45,9 @@ function insertTransactions(conn: SqliteConnection, txs: readonly Transaction[])
     for (const input of tx.inputs) {
       if (input.fulfills) insertSpend.run(input.fulfills.transaction_id, input.fulfills.output_index, tx.id);
     }
-    if ('data' in tx.asset) upsertAsset.run(tx.id, JSON.stringify(tx.asset.data));
-    if (tx.metadata !== null) upsertMetadata.run(tx.id, JSON.stringify(tx.metadata));
+    // A transaction's asset data and metadata replace whatever was stored under its id before.
+    if ('data' in tx.asset) upsertDocument(conn, 'assets', tx.id, tx.asset.data);
+    if (tx.metadata !== null) upsertDocument(conn, 'metadata', tx.id, tx.metadata);
   }
 }
 
@@ -134,7 +129,7 @@ export const queryHandlers: HandlerMap<typeof query, typeof SqliteConnection> = 
 
   async storeAsset(conn, asset) {
     await writeUnique(conn, 'store asset', 'assets', [asset.id], () =>
-      conn.write('store asset', () => conn.statement(INSERT_ASSET).run(asset.id, JSON.stringify(asset.data))),
+      conn.write('store asset', () => insertDocument(conn, 'assets', asset.id, asset.data)),
     );
   },
 
@@ -142,8 +137,7 @@ export const queryHandlers: HandlerMap<typeof query, typeof SqliteConnection> = 
     if (assets.length === 0) return;
     await writeUnique(conn, 'store assets', 'assets', ids(assets), () =>
       conn.write('store assets', () => {
-        const insert = conn.statement(INSERT_ASSET);
-        for (const asset of assets) insert.run(asset.id, JSON.stringify(asset.data));
+        for (const asset of assets) insertDocument(conn, 'assets', asset.id, asset.data);
       }),
     );
   },
@@ -152,8 +146,7 @@ export const queryHandlers: HandlerMap<typeof query, typeof SqliteConnection> = 
     if (metadatas.length === 0) return;
     await writeUnique(conn, 'store metadata', 'metadata', ids(metadatas), () =>
       conn.write('store metadata', () => {
-        const insert = conn.statement('INSERT INTO metadata (id, metadata) VALUES (?, ?)');
-        for (const m of metadatas) insert.run(m.id, JSON.stringify(m.metadata));
+        for (const m of metadatas) insertDocument(conn, 'metadata', m.id, m.metadata);
       }),
     );
   },

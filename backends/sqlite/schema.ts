@@ -4,7 +4,7 @@
  * Layout: each transaction is kept whole (JSON) in `transactions`, with side tables that
  * serve the lookups of the query contract: `outputs` (owner -> transaction), `spends`
  * (spent output -> spender), `block_transactions` (txid -> height). Asset data and metadata
- * have their own tables with FTS5 indexes kept in sync by triggers.
+ * have their own tables with FTS5 indexes, written with them by documents.ts.
  *
  * Every table has triggers that append to `changes`, the change log that changefeeds read
  * by sequence number: written in the same transaction as the change, so a feed can neither
@@ -42,10 +42,6 @@ const RECORD_OF: Record<string, (row: 'NEW' | 'OLD') => string> = {
     `json_object('height', ${r}.height, 'chain_id', ${r}.chain_id, 'is_synced', json(CASE WHEN ${r}.is_synced THEN 'true' ELSE 'false' END))`,
 };
 
-/** The string values of a JSON column, as one text for the full-text index. */
-const searchableText = (column: string) =>
-  `(SELECT group_concat(value, ' ') FROM json_tree(${column}) WHERE type = 'text')`;
-
 function changeLogTriggers(table: string): string {
   const record = RECORD_OF[table];
   const trigger = (event: string, op: number, row: 'NEW' | 'OLD') => `
@@ -55,27 +51,35 @@ function changeLogTriggers(table: string): string {
   return trigger('INSERT', INSERT, 'NEW') + trigger('DELETE', DELETE, 'OLD') + trigger('UPDATE', UPDATE, 'NEW');
 }
 
-/** A table of JSON documents with a contentless FTS5 index over their string values. */
+/**
+ * A table of JSON documents with a contentless FTS5 index over their string values. The
+ * index text is written by documents.ts (computed in JavaScript, much faster than json_tree
+ * in a trigger); deletion stays a trigger. Databases made by an earlier version have insert
+ * and update triggers that indexed in SQL: they are dropped, or every row would be indexed
+ * twice.
+ */
 function searchableTable(table: string, column: string): string {
   return `
     CREATE TABLE IF NOT EXISTS ${table} (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, ${column} TEXT);
     CREATE VIRTUAL TABLE IF NOT EXISTS ${table}_fts USING fts5(text, content = '', contentless_delete = 1, ${TOKENIZER});
-    CREATE TRIGGER IF NOT EXISTS ${table}_fts_insert AFTER INSERT ON ${table} BEGIN
-      INSERT INTO ${table}_fts (rowid, text) VALUES (NEW.seq, ${searchableText(`NEW.${column}`)});
-    END;
+    DROP TRIGGER IF EXISTS ${table}_fts_insert;
+    DROP TRIGGER IF EXISTS ${table}_fts_update;
     CREATE TRIGGER IF NOT EXISTS ${table}_fts_delete AFTER DELETE ON ${table} BEGIN
       DELETE FROM ${table}_fts WHERE rowid = OLD.seq;
-    END;
-    CREATE TRIGGER IF NOT EXISTS ${table}_fts_update AFTER UPDATE OF ${column} ON ${table} BEGIN
-      DELETE FROM ${table}_fts WHERE rowid = OLD.seq;
-      INSERT INTO ${table}_fts (rowid, text) VALUES (NEW.seq, ${searchableText(`NEW.${column}`)});
     END;`;
 }
 
-/** The whole schema; every statement is idempotent. */
+/**
+ * The whole schema; every statement is idempotent.
+ *
+ * `changes.seq` is a plain rowid, not AUTOINCREMENT: SQLite gives a new row the largest seq
+ * plus one, and pruning (connection.ts) always keeps the newest entries, so a seq is never
+ * handed out twice; AUTOINCREMENT would add a write to sqlite_sequence for every logged row,
+ * measured at a third of a bulk write's time. (Databases made with it keep it, correctly.)
+ */
 export const SCHEMA = `
   CREATE TABLE IF NOT EXISTS changes (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT, tbl TEXT NOT NULL, op INTEGER NOT NULL, record TEXT NOT NULL);
+    seq INTEGER PRIMARY KEY, tbl TEXT NOT NULL, op INTEGER NOT NULL, record TEXT NOT NULL);
 
   CREATE TABLE IF NOT EXISTS transactions (
     seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, operation TEXT NOT NULL, asset_id TEXT NOT NULL, body TEXT NOT NULL);
