@@ -17,10 +17,13 @@ import { BACKEND, isRetryable, mapMongoError, redactSecret } from './errors';
 import { type ClientSettings, clientSettings, declaresReplicaSet, declaresTransactions, mongoOptions, withCredentials } from './options';
 import { type ServerInfo, describeServer } from './server';
 
-/** Transactions read a snapshot and commit to a majority, so a commit survives a failover. */
+/**
+ * Transactions read a snapshot; they commit with the connection's write concern (the
+ * driver's default for a transaction), `{ w: 'majority', journal: true }` unless configured
+ * otherwise, so a commit survives a failover.
+ */
 const TRANSACTION_OPTIONS: TransactionOptions = {
   readConcern: { level: 'snapshot' },
-  writeConcern: { w: 'majority' },
   readPreference: 'primary',
 };
 

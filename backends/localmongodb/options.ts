@@ -30,6 +30,28 @@ export interface MongoOptions {
   poolSize?: number;
   /** Database holding the user's credentials, when login and password are options (not in a URL). Default `admin`. */
   authSource?: string;
+  /**
+   * How writes (and transaction commits) are acknowledged. Default `{ w: 'majority', journal:
+   * true }`: a write is acknowledged once a majority of the replica set has it in its on-disk
+   * journal, so it survives a failover and a crash (a standalone server acknowledges it once
+   * journaled). A URL's `w`, `journal` or `wtimeoutMS` parameters replace the default; this
+   * option replaces both.
+   */
+  writeConcern?: MongoWriteConcern;
+}
+
+/**
+ * A write concern: `w` (how many members must have a write, or `'majority'`; 0 is refused:
+ * an unacknowledged write cannot report a duplicate), `journal` (acknowledged once in the
+ * on-disk journal) and `wtimeoutMS` (how long to wait for `w` members; none by default).
+ *
+ * @example
+ * const fast: MongoWriteConcern = { w: 1, journal: true };
+ */
+export interface MongoWriteConcern {
+  w?: number | 'majority';
+  journal?: boolean;
+  wtimeoutMS?: number;
 }
 
 /**
@@ -37,8 +59,16 @@ export interface MongoOptions {
  *
  * @example
  * MONGO_DEFAULTS.poolSize;   // 10
+ * MONGO_DEFAULTS.writeConcern;   // { w: 'majority', journal: true }
  */
-export const MONGO_DEFAULTS = Object.freeze({ poolSize: 10, authSource: 'admin' });
+export const MONGO_DEFAULTS = Object.freeze({
+  poolSize: 10,
+  authSource: 'admin',
+  writeConcern: Object.freeze({ w: 'majority', journal: true }) as Readonly<MongoWriteConcern>,
+});
+
+/** URL parameters that set the write concern (lower case, as {@link urlParameters} gives them). */
+const WRITE_CONCERN_PARAMETERS = ['w', 'journal', 'wtimeoutms'];
 
 /**
  * What the driver is given: the URL and its options. The password is not in `options` (see
@@ -66,7 +96,9 @@ function invalid(option: string, value: unknown, expected: string): Configuratio
  * @example
  * mongoOptions(resolveConfig('localmongodb', { poolSize: 20 }, {})).poolSize;   // 20
  */
-export function mongoOptions(config: ResolvedConfig): Required<Omit<MongoOptions, 'url' | 'replicaSet'>> & { replicaSet?: string } {
+export function mongoOptions(
+  config: ResolvedConfig,
+): Required<Omit<MongoOptions, 'url' | 'replicaSet' | 'writeConcern'>> & { replicaSet?: string; writeConcern?: MongoWriteConcern } {
   const poolSize = config.poolSize ?? MONGO_DEFAULTS.poolSize;
   if (!Number.isSafeInteger(poolSize) || (poolSize as number) < 1) throw invalid('poolSize', poolSize, 'a positive integer');
   const authSource = config.authSource ?? MONGO_DEFAULTS.authSource;
@@ -75,7 +107,33 @@ export function mongoOptions(config: ResolvedConfig): Required<Omit<MongoOptions
   if (replicaSet !== undefined && (typeof replicaSet !== 'string' || replicaSet === '')) {
     throw invalid('replicaSet', replicaSet, 'a replica set name');
   }
-  return { poolSize: poolSize as number, authSource, ...(replicaSet !== undefined ? { replicaSet: replicaSet as string } : {}) };
+  const writeConcern = config.writeConcern === undefined ? undefined : checkWriteConcern(config.writeConcern);
+  return {
+    poolSize: poolSize as number,
+    authSource,
+    ...(replicaSet !== undefined ? { replicaSet: replicaSet as string } : {}),
+    ...(writeConcern !== undefined ? { writeConcern } : {}),
+  };
+}
+
+/** The writeConcern option, checked, with only the fields it gives. */
+function checkWriteConcern(value: unknown): MongoWriteConcern {
+  const expected = "an object { w, journal, wtimeoutMS } (w: a positive integer or 'majority')";
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw invalid('writeConcern', value, expected);
+  const { w, journal, wtimeoutMS, ...unknown } = value as Record<string, unknown>;
+  if (Object.keys(unknown).length) throw invalid('writeConcern', value, `${expected}, without ${Object.keys(unknown).join(', ')}`);
+  if (w !== undefined && !(Number.isSafeInteger(w) && (w as number) >= 1) && w !== 'majority') {
+    throw invalid('writeConcern.w', w, "a positive integer or 'majority' (0, unacknowledged, cannot report duplicates)");
+  }
+  if (journal !== undefined && typeof journal !== 'boolean') throw invalid('writeConcern.journal', journal, 'true or false');
+  if (wtimeoutMS !== undefined && !(Number.isSafeInteger(wtimeoutMS) && (wtimeoutMS as number) >= 0)) {
+    throw invalid('writeConcern.wtimeoutMS', wtimeoutMS, 'a number of milliseconds');
+  }
+  return {
+    ...(w !== undefined ? { w: w as number | 'majority' } : {}),
+    ...(journal !== undefined ? { journal } : {}),
+    ...(wtimeoutMS !== undefined ? { wtimeoutMS: wtimeoutMS as number } : {}),
+  };
 }
 
 /** `host:port` for a URL, with an IPv6 address in brackets. */
@@ -107,7 +165,7 @@ function tlsOptions(ssl: ResolvedConfig['ssl']): MongoClientOptions {
  * // { url: 'mongodb://db:27017/', options: { auth: { username: 'app' }, authSource: 'admin', maxPoolSize: 10, ... }, urlGiven: false }
  */
 export function clientSettings(config: ResolvedConfig): ClientSettings {
-  const { poolSize, authSource, replicaSet } = mongoOptions(config);
+  const { poolSize, authSource, replicaSet, writeConcern } = mongoOptions(config);
   const url = config.url;
   if (url !== undefined && !/^mongodb(\+srv)?:\/\//i.test(url)) {
     throw new ConfigurationError(`[${BACKEND}] URL ${JSON.stringify(redactUrl(url))} is not a mongodb:// or mongodb+srv:// URL`);
@@ -124,6 +182,11 @@ export function clientSettings(config: ResolvedConfig): ClientSettings {
     // JSON has no undefined: a property holding it is left out, as JSON.stringify does.
     ignoreUndefined: true,
     ...(replicaSet !== undefined ? { replicaSet } : {}),
+    ...(writeConcern !== undefined
+      ? { writeConcern }
+      : WRITE_CONCERN_PARAMETERS.some((name) => inUrl.has(name))
+        ? {}
+        : { writeConcern: { ...MONGO_DEFAULTS.writeConcern } }),
     ...tlsOptions(config.ssl),
   };
   if (url !== undefined) return { url, options, urlGiven: true };

@@ -128,6 +128,7 @@ describe('localmongodb backend (no server)', function () {
           serverSelectionTimeoutMS: 1234,
           connectTimeoutMS: 1234,
           ignoreUndefined: true,
+          writeConcern: { w: 'majority', journal: true },
           auth: { username: 'app' },
           authSource: 'admin',
         },
@@ -175,6 +176,33 @@ describe('localmongodb backend (no server)', function () {
       expect(settings.options.connectTimeoutMS).to.equal(5000);
       expect([...urlParameters('mongodb://h/db?replicaSet=rs0&maxPoolSize=5#x')]).to.deep.equal(['replicaset', 'maxpoolsize']);
       expect(urlParameters('mongodb://h/db').size).to.equal(0);
+    });
+
+    it('acknowledges writes once a majority has journaled them, unless the URL or the writeConcern option says otherwise', async function () {
+      expect(clientSettings(config({ host: 'h' })).options.writeConcern).to.deep.equal({ w: 'majority', journal: true });
+      expect(clientSettings(config({ url: 'mongodb://h/db?w=2' })).options, "the URL's word").not.to.have.property('writeConcern');
+      expect(clientSettings(config({ url: 'mongodb://h/db?journal=false' })).options).not.to.have.property('writeConcern');
+      expect(clientSettings(config({ url: 'mongodb://h/db?w=2', writeConcern: { w: 3, wtimeoutMS: 5000 } })).options.writeConcern, 'the option wins').to.deep.equal({ w: 3, wtimeoutMS: 5000 });
+      // What the driver makes of it: transactions and every write inherit the client's.
+      const conn = new MongoConnection(config({ host: 'h' }));
+      const client = conn.newClient();
+      try {
+        expect(client.writeConcern).to.deep.include({ w: 'majority', journal: true });
+      } finally {
+        await client.close();
+        await conn.close();
+      }
+    });
+
+    it('refuses an unacknowledged or malformed write concern at connect()', async function () {
+      for (const writeConcern of [{ w: 0 }, { w: -1 }, { w: 'most' }, { journal: 'yes' }, { wtimeoutMS: 1.5 }, { fsync: true }, 'majority', null]) {
+        const error = await connect({ backend: 'localmongodb', writeConcern }).then(
+          () => expect.fail(`connect({ writeConcern: ${JSON.stringify(writeConcern)} }) resolved`),
+          (e: unknown) => e as Error,
+        );
+        expect(error, JSON.stringify(writeConcern)).to.be.an.instanceOf(ConfigurationError);
+        expect(error.message).to.match(/^\[localmongodb\] option writeConcern/);
+      }
     });
 
     it('maps poolSize, replicaSet and an IPv6 host', function () {
