@@ -19,6 +19,7 @@ import type { MongoConnection } from './connection';
 import { type ChangeStream, type ChangeStreamDocument, type Document, type ResumeToken, Timestamp } from './driver';
 import { BACKEND, isHistoryLost, isResumable, mapMongoError } from './errors';
 import { type StreamPosition, changeStreamOptions, changeStreamPipeline } from './filters';
+import { WIRE_VERSION_6_0, splitsLargeEvents } from './server';
 import { publicRecord } from './records';
 import { keepsImages } from './schema';
 
@@ -65,6 +66,63 @@ export function changeEvent(table: TableName, change: ChangeStreamDocument): Cha
   }
 }
 
+/**
+ * Joins the fragments of a change event the server split (`$changeStreamSplitLargeEvent`:
+ * each fragment holds some of the event's top-level fields and `splitEvent: { fragment, of }`)
+ * back into the event. The joined event's `_id` is its last fragment's: resuming after it
+ * continues with the next event.
+ *
+ * Fragments arrive in order on one stream. A feed that loses its stream mid-event throws the
+ * fragments away and resumes from before the first one (its position moves only on whole
+ * events), so the server sends the event again from its first fragment.
+ *
+ * @example
+ * const joiner = new FragmentJoiner();
+ * joiner.add(first);   // null: more to come
+ * joiner.add(last);    // the whole event
+ */
+export class FragmentJoiner {
+  #fragments: Document[] = [];
+
+  /** True while part of an event has arrived and the rest has not. */
+  get pending(): boolean {
+    return this.#fragments.length > 0;
+  }
+
+  /** Forgets a partly received event (its stream is gone). */
+  clear(): void {
+    this.#fragments = [];
+  }
+
+  /**
+   * The whole event once `change` completes it, `change` itself when it is no fragment, null
+   * while fragments are missing. A fragment out of order is an OperationError.
+   */
+  add(change: Document): Document | null {
+    const split = change.splitEvent as { fragment?: unknown; of?: unknown } | undefined;
+    if (!split) {
+      if (this.pending) throw this.outOfOrder(`an unsplit event after fragment ${this.#fragments.length}`);
+      return change;
+    }
+    const { fragment, of } = split;
+    if (fragment !== this.#fragments.length + 1) throw this.outOfOrder(`fragment ${String(fragment)} of ${String(of)} after ${this.#fragments.length}`);
+    this.#fragments.push(change);
+    if (fragment !== of) return null;
+    const whole: Document = {};
+    for (const part of this.#fragments) {
+      const { splitEvent: _split, ...fields } = part;
+      Object.assign(whole, fields);
+    }
+    this.#fragments = [];
+    return whole;
+  }
+
+  private outOfOrder(what: string): OperationError {
+    this.#fragments = [];
+    return new OperationError(BACKEND, `a change event split by the server arrived out of order: ${what}`);
+  }
+}
+
 /** `work`'s result, or undefined as soon as `signal` aborts (`work` is then left to settle alone). */
 function unlessAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
   work.catch(() => undefined);
@@ -95,6 +153,8 @@ export class MongoChangeFeed extends ChangeFeed {
   #stream: ChangeStream | undefined;
   #position: StreamPosition | undefined;
   #serverHasImages = false;
+  #splitLargeEvents = false;
+  readonly #fragments = new FragmentJoiner();
 
   constructor(
     private readonly conn: MongoConnection,
@@ -119,6 +179,9 @@ export class MongoChangeFeed extends ChangeFeed {
       );
     }
     this.#serverHasImages = server.preImages;
+    // Only 6.0 servers need their build version asked: the wire version tells the others apart.
+    const version = server.maxWireVersion === WIRE_VERSION_6_0 ? await this.conn.buildVersion() : undefined;
+    this.#splitLargeEvents = splitsLargeEvents(server.maxWireVersion, version);
     this.#position = { at: nextTimestamp(await this.conn.majorityTime(this.table)) };
   }
 
@@ -144,7 +207,7 @@ export class MongoChangeFeed extends ChangeFeed {
     const preImages = await this.keepsImages();
     const client = await this.conn.connectedClient();
     const options = changeStreamOptions(this.operations, this.#position!, preImages);
-    return client.db(this.conn.config.name).collection(this.table).watch(changeStreamPipeline(this.operations), options);
+    return client.db(this.conn.config.name).collection(this.table).watch(changeStreamPipeline(this.operations, this.#splitLargeEvents), options);
   }
 
   protected async pull(signal: AbortSignal): Promise<ChangeEvent[]> {
@@ -179,8 +242,15 @@ export class MongoChangeFeed extends ChangeFeed {
         continue;
       }
       wait = FIRST_PAUSE_MS;
-      // After every batch or event: the driver's token is the position after what it returned.
-      const token = stream.resumeToken as ResumeToken | undefined;
+      if (change) {
+        const whole = this.#fragments.add(change);
+        // Part of a split event: the position stays before it until the whole has arrived.
+        if (!whole) continue;
+        change = whole as ChangeStreamDocument;
+      }
+      // After every batch or event: the driver's token is the position after what it returned
+      // (none is taken while a split event is incomplete).
+      const token = this.#fragments.pending ? undefined : (stream.resumeToken as ResumeToken | undefined);
       if (change?.operationType === 'invalidate') {
         // The collection was dropped or renamed: a new stream starts after this event.
         this.#position = { token: change._id, afterInvalidate: true };
@@ -197,6 +267,7 @@ export class MongoChangeFeed extends ChangeFeed {
   private async discardStream(): Promise<void> {
     const stream = this.#stream;
     this.#stream = undefined;
+    this.#fragments.clear();
     await stream?.close().catch(() => undefined);
   }
 

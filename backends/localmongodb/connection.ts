@@ -47,6 +47,7 @@ export class MongoConnection extends Connection {
   #connecting: Promise<MongoClient> | undefined;
   #server: ServerInfo | undefined;
   #asking: Promise<ServerInfo> | undefined;
+  #version: Promise<string> | undefined;
 
   constructor(config: ResolvedConfig) {
     super(config);
@@ -161,6 +162,23 @@ export class MongoConnection extends Connection {
   }
 
   /**
+   * The server's version (`buildInfo`, asked once, then cached), for what the wire version
+   * cannot tell apart (6.0.x releases all speak wire version 17).
+   *
+   * @example
+   * await conn.buildVersion();   // '7.0.14'
+   */
+  buildVersion(): Promise<string> {
+    this.#version ??= this.attempt('inspect server', async (_db, client) => String((await client.db('admin').command({ buildInfo: 1 })).version)).catch(
+      (error: unknown) => {
+        this.#version = undefined;
+        throw error;
+      },
+    );
+    return this.#version;
+  }
+
+  /**
    * What is known of the deployment without asking: the cached `hello`, if any was made.
    *
    * @example
@@ -250,6 +268,7 @@ export class MongoConnection extends Connection {
     const client = this.#client;
     this.#client = undefined;
     this.#server = undefined;
+    this.#version = undefined;
     await client?.close().catch(() => undefined);
     // A connect in progress sees the connection closed and closes its client itself.
     await pending?.catch(() => undefined);

@@ -238,17 +238,24 @@ export const OPERATION_TYPES: Readonly<Record<number, readonly string[]>> = Obje
 /**
  * The pipeline of a feed's change stream: the operation types of its mask, and `invalidate`
  * (the collection was dropped or renamed), which the feed needs to open a stream after it.
+ * Where the server can (see server.ts splitsLargeEvents), events over 16 MiB (a record near
+ * the document limit with its pre-image, say) are split into fragments, which the feed joins
+ * again; elsewhere such an event ends the feed with the server's BSONObjectTooLarge error.
+ * The split stage must come last.
  *
  * @example
  * changeStreamPipeline(ChangeFeed.INSERT | ChangeFeed.DELETE);
  * // [{ $match: { operationType: { $in: ['insert', 'delete', 'invalidate'] } } }]
+ * changeStreamPipeline(ChangeFeed.INSERT, true);
+ * // [{ $match: ... }, { $changeStreamSplitLargeEvent: {} }]
  */
-export function changeStreamPipeline(operations: number): Document[] {
+export function changeStreamPipeline(operations: number, splitLargeEvents = false): Document[] {
   const types: string[] = [];
   for (const bit of [ChangeFeed.INSERT, ChangeFeed.DELETE, ChangeFeed.UPDATE]) {
     if (operations & bit) types.push(...OPERATION_TYPES[bit]);
   }
-  return [{ $match: { operationType: { $in: [...types, 'invalidate'] } } }];
+  const match = { $match: { operationType: { $in: [...types, 'invalidate'] } } };
+  return splitLargeEvents ? [match, { $changeStreamSplitLargeEvent: {} }] : [match];
 }
 
 /**

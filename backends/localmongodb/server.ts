@@ -68,3 +68,28 @@ export function describeServer(hello: Document): ServerInfo {
     preImages: distributed && maxWireVersion >= WIRE_VERSION_6_0,
   };
 }
+
+/**
+ * Wire version of MongoDB 7.0, the first major release with `$changeStreamSplitLargeEvent`.
+ *
+ * @example
+ * info.maxWireVersion >= WIRE_VERSION_7_0;   // large change events can be split
+ */
+export const WIRE_VERSION_7_0 = 21;
+
+/**
+ * Whether the server splits change events over 16 MiB into fragments
+ * (`$changeStreamSplitLargeEvent`: MongoDB 7.0+, and 6.0 from 6.0.9; not the 6.1-6.3 rapid
+ * releases). 6.0 servers all speak wire version 17, so their build version decides.
+ *
+ * @example
+ * splitsLargeEvents(21);              // true (7.0)
+ * splitsLargeEvents(17, '6.0.8');     // false
+ * splitsLargeEvents(17, '6.0.12');    // true
+ */
+export function splitsLargeEvents(maxWireVersion: number, version?: string): boolean {
+  if (maxWireVersion >= WIRE_VERSION_7_0) return true;
+  if (maxWireVersion !== WIRE_VERSION_6_0 || version === undefined) return false;
+  const [major, minor, patch] = version.split(/[.-]/).map((part) => Number.parseInt(part, 10));
+  return major === 6 && minor === 0 && patch >= 9;
+}

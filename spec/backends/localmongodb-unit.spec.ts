@@ -38,7 +38,7 @@ import {
   chunksWithin,
   slices,
 } from '../../backends/localmongodb/budget';
-import { changeEvent, nextTimestamp } from '../../backends/localmongodb/changefeed';
+import { FragmentJoiner, changeEvent, nextTimestamp } from '../../backends/localmongodb/changefeed';
 import {
   MongoBulkWriteError,
   MongoNetworkError,
@@ -81,7 +81,7 @@ import { clientSettings, declaresReplicaSet, declaresTransactions, urlParameters
 import { PRE_COMMIT_ID, RECORD_PROJECTION, blockDocument, publicRecord, transactionDocument } from '../../backends/localmongodb/records';
 import { normalizeHost, withMemberAdded, withMemberRemoved } from '../../backends/localmongodb/replset';
 import { PRE_IMAGES_REFUSALS, keepsImages, preImagesCommand, preImagesFailure } from '../../backends/localmongodb/schema';
-import { describeServer } from '../../backends/localmongodb/server';
+import { describeServer, splitsLargeEvents } from '../../backends/localmongodb/server';
 import { DELETE_CHUNK, commitFitsOneTransaction, sideDocuments } from '../../backends/localmongodb/query';
 import { duplicateCandidates, sortRefusals, transactionChunks } from '../../backends/localmongodb/writes';
 import { block, createTx, freshId, output, publicKey, spend, transferTx } from '../conformance/fixtures';
@@ -607,6 +607,58 @@ describe('localmongodb backend (no server)', function () {
       for (let mask = 1; mask <= ChangeFeed.ALL; mask++) {
         expect(changeStreamPipeline(mask), `mask ${mask}`).to.deep.equal([{ $match: { operationType: { $in: [...expected[mask], 'invalidate'] } } }]);
       }
+    });
+
+    it('asks the server to split events over 16 MiB where it can, as the last stage', function () {
+      expect(changeStreamPipeline(ChangeFeed.INSERT, true)).to.deep.equal([
+        { $match: { operationType: { $in: ['insert', 'invalidate'] } } },
+        { $changeStreamSplitLargeEvent: {} },
+      ]);
+      expect(changeStreamPipeline(ChangeFeed.INSERT, false)).to.have.length(1);
+      expect(splitsLargeEvents(21), 'MongoDB 7.0').to.equal(true);
+      expect(splitsLargeEvents(25), 'MongoDB 8.0').to.equal(true);
+      expect(splitsLargeEvents(17, '6.0.9')).to.equal(true);
+      expect(splitsLargeEvents(17, '6.0.20')).to.equal(true);
+      expect(splitsLargeEvents(17, '6.0.8')).to.equal(false);
+      expect(splitsLargeEvents(17, '6.0.9-rc0'), 'a release candidate of 6.0.9').to.equal(true);
+      expect(splitsLargeEvents(17), 'a 6.0 server whose version is unknown').to.equal(false);
+      expect(splitsLargeEvents(19, '6.2.1'), 'rapid releases before 7.0').to.equal(false);
+      expect(splitsLargeEvents(13, '5.0.30')).to.equal(false);
+    });
+
+    it('joins the fragments of a split event into the event, with the last fragment\'s token', function () {
+      const joiner = new FragmentJoiner();
+      const doc = { _id: new ObjectId(), height: 1, app_hash: 'ab', transactions: [] };
+      const first = { _id: { _data: '01' }, splitEvent: { fragment: 1, of: 3 }, operationType: 'replace', ns: { db: 'chainstore', coll: 'blocks' }, documentKey: { _id: doc._id } };
+      const second = { _id: { _data: '02' }, splitEvent: { fragment: 2, of: 3 }, fullDocument: doc };
+      const third = { _id: { _data: '03' }, splitEvent: { fragment: 3, of: 3 }, fullDocumentBeforeChange: { ...doc, app_hash: 'aa' } };
+      expect(joiner.add(first)).to.equal(null);
+      expect(joiner.pending).to.equal(true);
+      expect(joiner.add(second)).to.equal(null);
+      const whole = joiner.add(third);
+      expect(joiner.pending).to.equal(false);
+      expect(whole).to.deep.equal({
+        _id: { _data: '03' },
+        operationType: 'replace',
+        ns: { db: 'chainstore', coll: 'blocks' },
+        documentKey: { _id: doc._id },
+        fullDocument: doc,
+        fullDocumentBeforeChange: { ...doc, app_hash: 'aa' },
+      });
+      expect(changeEvent('blocks', whole as never)).to.deep.equal({ operation: ChangeFeed.UPDATE, table: 'blocks', record: { height: 1, app_hash: 'ab', transactions: [] } });
+      const plain = { _id: { _data: '04' }, operationType: 'insert', fullDocument: doc };
+      expect(joiner.add(plain), 'an event that was not split').to.equal(plain);
+    });
+
+    it('starts a split event over after its stream is lost, and refuses fragments out of order', function () {
+      const joiner = new FragmentJoiner();
+      joiner.add({ _id: { _data: '01' }, splitEvent: { fragment: 1, of: 2 }, operationType: 'insert' });
+      joiner.clear();
+      expect(joiner.pending).to.equal(false);
+      expect(() => joiner.add({ _id: { _data: '02' }, splitEvent: { fragment: 2, of: 2 } })).to.throw(OperationError, /^\[localmongodb\] a change event split by the server arrived out of order: fragment 2 of 2 after 0/);
+      joiner.add({ _id: { _data: '01' }, splitEvent: { fragment: 1, of: 2 }, operationType: 'insert' });
+      expect(() => joiner.add({ _id: { _data: '05' }, operationType: 'insert' })).to.throw(OperationError, /an unsplit event after fragment 1/);
+      expect(joiner.pending, 'a refusal forgets the partial event').to.equal(false);
     });
 
     it('starts at the operation time, resumes after a token, starts after an invalidate', function () {
