@@ -428,37 +428,51 @@ export function validate(kind: RecordKind, value: unknown, what: string = kind):
 function checkJson(value: unknown, prefix: string, what: string): void {
   const bad = firstNonJson(value, new Set());
   if (bad) {
-    const path = formatPath(prefix, bad.path);
+    const path = formatPath(prefix, bad.segments.map((key) => `/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`).join(''));
     throw new ValidationError(`invalid ${what}: ${path || 'the value'} ${bad.reason}`, path);
   }
 }
 
-function firstNonJson(value: unknown, ancestors: Set<object>, path = ''): { path: string; reason: string } | null {
+/**
+ * The first value JSON cannot carry, with the keys leading to it. Runs on every record of
+ * every write, so the path is only built on the way back from a failure (measured: building
+ * it for every node cost more than the JSON Schema check itself).
+ */
+function firstNonJson(value: unknown, ancestors: Set<object>): { segments: string[]; reason: string } | null {
   switch (typeof value) {
     case 'string':
     case 'boolean':
       return null;
     case 'number':
-      return Number.isFinite(value) ? null : { path, reason: `is ${value}, which JSON cannot carry` };
+      return Number.isFinite(value) ? null : { segments: [], reason: `is ${value}, which JSON cannot carry` };
     case 'object': {
       if (value === null) return null;
-      if (ancestors.has(value)) return { path, reason: 'refers to itself (a cycle)' };
+      if (ancestors.has(value)) return { segments: [], reason: 'refers to itself (a cycle)' };
+      const isArray = Array.isArray(value);
       const proto = Object.getPrototypeOf(value);
-      if (!Array.isArray(value) && proto !== Object.prototype && proto !== null) {
-        return { path, reason: `is a ${(value as object).constructor?.name ?? 'class instance'}, not plain JSON` };
+      if (!isArray && proto !== Object.prototype && proto !== null) {
+        return { segments: [], reason: `is a ${(value as object).constructor?.name ?? 'class instance'}, not plain JSON` };
       }
       ancestors.add(value);
-      for (const [key, item] of Object.entries(value)) {
-        // An undefined property is dropped by JSON, as by every driver: nothing is lost.
-        if (item === undefined && !Array.isArray(value)) continue;
-        const bad = firstNonJson(item, ancestors, `${path}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`);
-        if (bad) return bad;
+      if (isArray) {
+        for (let i = 0; i < value.length; i += 1) {
+          const bad = firstNonJson(value[i], ancestors);
+          if (bad) return (bad.segments.unshift(String(i)), bad);
+        }
+      } else {
+        for (const key of Object.keys(value)) {
+          const item = (value as Record<string, unknown>)[key];
+          // An undefined property is dropped by JSON, as by every driver: nothing is lost.
+          if (item === undefined) continue;
+          const bad = firstNonJson(item, ancestors);
+          if (bad) return (bad.segments.unshift(key), bad);
+        }
       }
       ancestors.delete(value);
       return null;
     }
     default:
-      return { path, reason: `is ${typeof value === 'undefined' ? 'undefined' : `a ${typeof value}`}, which JSON cannot carry` };
+      return { segments: [], reason: `is ${typeof value === 'undefined' ? 'undefined' : `a ${typeof value}`}, which JSON cannot carry` };
   }
 }
 
