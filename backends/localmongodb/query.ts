@@ -34,6 +34,7 @@ import {
 } from './filters';
 import { PRE_COMMIT_ID, RECORD_PROJECTION, type TransactionDocument, assetDocument, blockDocument, metadataDocument, publicRecord, transactionDocument } from './records';
 import { textSearch } from './search';
+import { STORED_DEPTH, checkStorable, checkStorableBatch } from './storable';
 import { type KeyedInsert, type KeyedWriteOptions, duplicates, heightExists, keysTakenByOthers, landed, refuseRepeated, refuseTaken, writeKeyed } from './writes';
 
 /** What ownedOutputs reads of a transaction: its id and the keys of each output (not the whole body). */
@@ -234,10 +235,12 @@ async function commitInSteps(conn: MongoConnection, block: Block, txs: Transacti
  */
 export const queryHandlers: HandlerMap<typeof query, typeof MongoConnection> = {
   async writeTransaction(conn, tx) {
+    checkStorable('transaction', tx, STORED_DEPTH.transaction);
     await writeKeyed(conn, 'write transaction', transactionPlan([tx]), WITH_SIDE_RECORDS);
   },
 
   async writeTransactions(conn, txs) {
+    checkStorableBatch('transactions', txs, STORED_DEPTH.transaction);
     await writeKeyed(conn, 'write transactions', transactionPlan(txs), WITH_SIDE_RECORDS);
   },
 
@@ -288,10 +291,12 @@ export const queryHandlers: HandlerMap<typeof query, typeof MongoConnection> = {
   },
 
   async storeAsset(conn, asset) {
+    checkStorable('asset', asset, STORED_DEPTH.record);
     await writeKeyed(conn, 'store asset', { collection: { name: 'assets', key: 'id' }, docs: [assetDocument(asset)] });
   },
 
   async storeAssets(conn, assets) {
+    checkStorableBatch('assets', assets, STORED_DEPTH.record);
     await writeKeyed(conn, 'store assets', { collection: { name: 'assets', key: 'id' }, docs: assets.map(assetDocument) });
   },
 
@@ -304,6 +309,7 @@ export const queryHandlers: HandlerMap<typeof query, typeof MongoConnection> = {
   },
 
   async storeMetadatas(conn, metadatas) {
+    checkStorableBatch('metadatas', metadatas, STORED_DEPTH.record);
     await writeKeyed(conn, 'store metadata', { collection: { name: 'metadata', key: 'id' }, docs: metadatas.map(metadataDocument) });
   },
 
@@ -370,6 +376,7 @@ export const queryHandlers: HandlerMap<typeof query, typeof MongoConnection> = {
   },
 
   async storeValidatorSet(conn, set) {
+    checkStorable('validator set', set, STORED_DEPTH.record);
     await conn.attempt('store validator set', (db) =>
       db.collection('validators').replaceOne({ height: set.height }, { height: set.height, validators: set.validators }, { upsert: true }),
     );
@@ -428,6 +435,7 @@ export const queryHandlers: HandlerMap<typeof query, typeof MongoConnection> = {
   // Atomic where the deployment has transactions and the block fits in one; elsewhere the
   // protocol step by step, which recover() repairs.
   async commitBlock(conn, block, txs) {
+    checkStorableBatch('transactions', txs, STORED_DEPTH.transaction);
     if ((await conn.serverInfo()).transactions && commitFitsOneTransaction(block, txs)) return commitAtomically(conn, block, txs);
     return commitInSteps(conn, block, txs);
   },

@@ -6,7 +6,7 @@
  * a ConnectionError that shows no password). The conformance suite runs the rest against a
  * real server (localmongodb.spec.ts).
  */
-import { sideRecordsOf } from '../../lib/model';
+import { type Json, sideRecordsOf } from '../../lib/model';
 import { expect } from 'chai';
 import net from 'node:net';
 import { inspect } from 'node:util';
@@ -83,6 +83,7 @@ import { normalizeHost, withMemberAdded, withMemberRemoved } from '../../backend
 import { PRE_IMAGES_REFUSALS, keepsImages, preImagesCommand, preImagesFailure } from '../../backends/localmongodb/schema';
 import { describeServer, splitsLargeEvents } from '../../backends/localmongodb/server';
 import { DELETE_CHUNK, commitFitsOneTransaction, sideDocuments } from '../../backends/localmongodb/query';
+import { MAX_NESTING, STORED_DEPTH, unstorable } from '../../backends/localmongodb/storable';
 import { duplicateCandidates, sortRefusals, transactionChunks } from '../../backends/localmongodb/writes';
 import { block, createTx, freshId, output, publicKey, spend, transferTx } from '../conformance/fixtures';
 
@@ -439,6 +440,71 @@ describe('localmongodb backend (no server)', function () {
       expect(commitFitsOneTransaction(block(2, small), small, { documents: 32, bytes: 1e9 })).to.equal(true);
       const heavy = [createTx({ data: { blob: 'x'.repeat(5 * 1024 * 1024) } })];
       expect(commitFitsOneTransaction(block(2, heavy), heavy), 'two copies of 5 MiB of asset data').to.equal(false);
+    });
+  });
+
+  describe('what MongoDB cannot store, refused before the server is reached', function () {
+    /** `{ s: { s: ... { s: 1 } } }` with `objects` objects. */
+    const nest = (objects: number): Json => (objects === 1 ? { s: 1 } : { s: nest(objects - 1) });
+    const unreachable = () => new MongoConnection(config({ host: '127.0.0.1', port: 1, maxTries: 1, connectionTimeout: 200 }));
+
+    async function refusal(call: () => Promise<unknown>): Promise<ValidationError> {
+      const error = await call().then(
+        () => expect.fail('resolved'),
+        (e: unknown) => e as Error,
+      );
+      // A ValidationError, not the ConnectionError reaching for the server would give.
+      expect(error, String(error)).to.be.an.instanceOf(ValidationError);
+      return error as ValidationError;
+    }
+
+    it('counts levels as MongoDB does: a top-level field at 1, arrays and objects alike, empty ones not', function () {
+      expect(MAX_NESTING).to.equal(100);
+      expect(unstorable(nest(100), 1), '100 objects: the innermost field at level 100').to.equal(null);
+      expect(unstorable(nest(101), 1)).to.deep.equal({ path: 's.'.repeat(100) + 's', reason: 'is nested 101 levels deep as stored; MongoDB stores at most 100' });
+      const arrays = (n: number): unknown => (n === 0 ? 'x' : [arrays(n - 1)]);
+      expect(unstorable({ a: arrays(99) }, 1)).to.equal(null);
+      expect(unstorable({ a: arrays(100) }, 1)?.path).to.equal('a' + '[0]'.repeat(100));
+      expect(unstorable({ a: nest(99), b: {} }, 1), 'an empty object adds no level').to.equal(null);
+      expect(unstorable({ a: [{ 'b\u0000c': 1 }] }, 1)).to.deep.equal({ path: 'a[0].b\u0000c', reason: 'has a key holding NUL (U+0000), which MongoDB cannot store' });
+      expect(unstorable({ 'nul in a value': 'a\u0000b' }, 1), 'BSON strings carry NUL').to.equal(null);
+    });
+
+    it('refuses a transaction whose asset data has a key holding NUL, naming the field', async function () {
+      const conn = unreachable();
+      try {
+        const tx = createTx({ data: { serial: 'S', nested: { 'x\u0000y': 1 } } });
+        const error = await refusal(() => query.writeTransaction(conn, tx));
+        expect(error.path).to.equal('asset.data.nested.x\u0000y');
+        expect(error.message).to.equal('[localmongodb] invalid transaction: "asset.data.nested.x\\u0000y" has a key holding NUL (U+0000), which MongoDB cannot store');
+        const batch = await refusal(() => query.writeTransactions(conn, [createTx(), tx]));
+        expect(batch.path).to.equal('[1].asset.data.nested.x\u0000y');
+        const committed = await refusal(() => query.commitBlock(conn, block(5, [tx]), [tx]));
+        expect(committed.path).to.equal('[0].asset.data.nested.x\u0000y');
+        await refusal(() => query.storeMetadatas(conn, [{ id: freshId(), metadata: { '\u0000': true } }]));
+        await refusal(() => query.storeValidatorSet(conn, { height: 3, validators: [{ 'power\u0000': 1 }] }));
+      } finally {
+        await conn.close();
+      }
+    });
+
+    it('refuses records nested deeper than MongoDB stores, counting the levels the layout adds', async function () {
+      const conn = unreachable();
+      try {
+        // A transaction is stored under body: its asset data's fields sit at level 4.
+        expect(unstorable(createTx({ data: nest(97) }), 1 + STORED_DEPTH.transaction)).to.equal(null);
+        const deep = createTx({ data: nest(98) });
+        const error = await refusal(() => query.writeTransaction(conn, deep));
+        expect(error.path).to.equal('asset.data' + '.s'.repeat(98));
+        expect(error.message).to.include('101 levels deep as stored; MongoDB stores at most 100');
+        // Asset data stored alone sits one level higher.
+        expect(unstorable({ id: deep.id, data: nest(99) }, 1 + STORED_DEPTH.record)).to.equal(null);
+        const asset = await refusal(() => query.storeAsset(conn, { id: deep.id, data: nest(100) }));
+        expect(asset.path).to.equal('data' + '.s'.repeat(100));
+        await refusal(() => query.storeAssets(conn, [{ id: freshId(), data: 1 }, { id: deep.id, data: nest(100) }]));
+      } finally {
+        await conn.close();
+      }
     });
   });
 
