@@ -182,30 +182,61 @@ export const HIGHEST_FIRST: Readonly<Document> = Object.freeze({ height: -1 });
 const searchable = (term: string) => /[\p{L}\p{N}]/u.test(term);
 
 /**
- * A parsed search as MongoDB's `$search` string: words, "phrases", and exclusions (a word as
- * -word, which excludes the stemmed word as a plain word search finds it; a phrase as
- * -"phrase"). Terms without a letter or digit can match nothing and are left out; null when
- * no term can match.
+ * A word with a separator inside ("pre-market", "X-1", "e.mail"): a letter or digit, then
+ * anything else, then a letter or digit. MongoDB's tokenizer splits such a word at hyphens
+ * and punctuation, and reads it unquoted as its pieces, any of which matches ("pre-market"
+ * finds every record with "market"; the manual: a hyphenated word is not a negation, the
+ * hyphen is a delimiter), while `-pre-market` excludes every record with either piece. The
+ * other backends read it as its pieces together, in order; MongoDB does that for a quoted
+ * phrase (its terms, then the exact text). Quoting a word the tokenizer keeps whole (an
+ * underscore inside) only skips its stemming.
  *
  * @example
- * textSearchString(parseSearch('coffee "fair trade" -decaf -"instant mix"'));   // 'coffee "fair trade" -decaf -"instant mix"'
- * textSearchString(parseSearch('* %'));                                         // null
+ * isCompound('pre-market');   // true
+ * isCompound('coffee-');      // false
  */
-export function textSearchString({ words, phrases, excluded }: ParsedSearch): string | null {
-  const positive = [...words.filter(searchable), ...phrases.filter(searchable).map((p) => `"${p}"`)];
-  if (positive.length === 0) return null;
-  const exclusions = excluded.filter(searchable).map((e) => (/\s/.test(e) ? `-"${e}"` : `-${e}`));
-  return [...positive, ...exclusions].join(' ');
+export function isCompound(word: string): boolean {
+  return /[\p{L}\p{N}][^\p{L}\p{N}]+[\p{L}\p{N}]/u.test(word);
+}
+
+/** An exclusion: a single word as -word (stemmed, as the index finds it), anything else as -"phrase". */
+const exclusion = (term: string) => (/\s/.test(term) || isCompound(term) ? `-"${term}"` : `-${term}`);
+
+/**
+ * A parsed search as MongoDB `$search` strings, one per query to run; their matches together
+ * are the search's. Terms without a letter or digit can match nothing and are left out; no
+ * string at all when no term can match.
+ *
+ * With phrases, only the phrases decide a match (as on every backend): one query with the
+ * phrases quoted and the single words for ranking. Without, any word decides: one query
+ * with the single words, and one per compound word, quoted (see {@link isCompound}: one
+ * `$text` query cannot say "coffee, or pre and market together"). Every query carries the
+ * exclusions, compound ones quoted.
+ *
+ * @example
+ * textSearchStrings(parseSearch('coffee "fair trade" -decaf -"instant mix"'));   // ['"fair trade" coffee -decaf -"instant mix"']
+ * textSearchStrings(parseSearch('coffee pre-market -e-mail'));                    // ['coffee -"e-mail"', '"pre-market" -"e-mail"']
+ * textSearchStrings(parseSearch('* %'));                                         // []
+ */
+export function textSearchStrings({ words, phrases, excluded }: ParsedSearch): string[] {
+  const exclusions = excluded.filter(searchable).map(exclusion);
+  const single = words.filter((word) => searchable(word) && !isCompound(word));
+  const quoted = phrases.filter(searchable).map((phrase) => `"${phrase}"`);
+  const query = (positive: string[]) => [...positive, ...exclusions].join(' ');
+  if (quoted.length) return [query([...quoted, ...single])];
+  const compound = words.filter(isCompound).map((word) => `"${word}"`);
+  return [...(single.length ? [query(single)] : []), ...compound.map((word) => query([word]))];
 }
 
 /**
- * The `$text` query, its projection and its sort (best match first, then write order).
+ * The `$text` query, its projection and its sort (best match first, then write order: the
+ * `_id` is read to merge the matches of several queries in that order).
  * `language` is the stemming language given to MongoDB; case sensitivity is MongoDB's own.
  *
  * @example
  * textSearchQuery('coffee', { field: 'data', language: 'english', caseSensitive: false });
  * // { filter: { $text: { $search: 'coffee', $language: 'english', $caseSensitive: false } },
- * //   projection: { _id: 0, id: 1, data: 1, score: { $meta: 'textScore' } }, sort: { score: { $meta: 'textScore' }, _id: 1 } }
+ * //   projection: { _id: 1, id: 1, data: 1, score: { $meta: 'textScore' } }, sort: { score: { $meta: 'textScore' }, _id: 1 } }
  */
 export function textSearchQuery(
   search: string,
@@ -213,7 +244,7 @@ export function textSearchQuery(
 ): { filter: Document; projection: Document; sort: Document } {
   return {
     filter: { $text: { $search: search, $language: options.language, $caseSensitive: options.caseSensitive } },
-    projection: { _id: 0, id: 1, [options.field]: 1, score: { $meta: 'textScore' } },
+    projection: { _id: 1, id: 1, [options.field]: 1, score: { $meta: 'textScore' } },
     sort: { score: { $meta: 'textScore' }, _id: 1 },
   };
 }

@@ -2,6 +2,9 @@
  * Full-text search on MongoDB: a wildcard text index on assets and on metadata (every string
  * of a document, stemmed in English), queried with `$text` and ranked by `textScore`.
  *
+ * A word the index splits into pieces ("pre-market") is searched as a quoted phrase, so it
+ * means its pieces together, in order, as on the other backends (filters.ts textSearchStrings).
+ *
  * One collection has one text index, stemmed in one language, and the query's terms are
  * stemmed in the query's `$language`: a query in another language would compare differently
  * stemmed words. So `'english'` is the index's own language, `'none'` (exact words) asks the
@@ -9,10 +12,11 @@
  */
 import { UnsupportedOperationError } from '../../lib/errors';
 import type { TextSearchOptions, TextSearchResult } from '../../lib/query';
-import { parseSearch, searchResults } from '../../lib/search';
+import { type SearchHit, parseSearch, searchResults } from '../../lib/search';
 import type { MongoConnection } from './connection';
+import type { Document } from './driver';
 import { BACKEND } from './errors';
-import { textSearchQuery, textSearchString } from './filters';
+import { textSearchQuery, textSearchStrings } from './filters';
 import { TEXT_LANGUAGE } from './indexes';
 
 /**
@@ -22,6 +26,27 @@ import { TEXT_LANGUAGE } from './indexes';
  * SEARCH_LANGUAGES.includes('none');   // true
  */
 export const SEARCH_LANGUAGES: readonly string[] = Object.freeze([TEXT_LANGUAGE, 'none']);
+
+/**
+ * The matches of several queries as one list: each record once, with its best score, best
+ * first, then in write order (`_id`), as one query would sort them.
+ *
+ * @example
+ * mergeHits([[{ _id, id: 'a', score: 1 }], [{ _id, id: 'a', score: 2 }]], 'data');   // [{ id: 'a', doc: undefined, score: 2 }]
+ */
+export function mergeHits(lists: readonly (readonly Document[])[], field: 'data' | 'metadata'): SearchHit[] {
+  const best = new Map<string, { order: string; hit: SearchHit }>();
+  for (const rows of lists) {
+    for (const row of rows) {
+      const hit = { id: row.id as string, doc: row[field], score: row.score as number };
+      const seen = best.get(hit.id);
+      if (!seen || hit.score > seen.hit.score) best.set(hit.id, { order: String(row._id), hit });
+    }
+  }
+  return [...best.values()]
+    .sort((a, b) => b.hit.score - a.hit.score || (a.order < b.order ? -1 : a.order > b.order ? 1 : 0))
+    .map((entry) => entry.hit);
+}
 
 /**
  * Searches asset data (default) or metadata, best match first (higher score is better).
@@ -38,15 +63,19 @@ export async function textSearch(conn: MongoConnection, search: string, options:
     );
   }
   const parsed = parseSearch(search);
-  const text = textSearchString(parsed);
-  if (text === null) return [];
+  const strings = textSearchStrings(parsed);
+  if (strings.length === 0) return [];
   const field = table === 'assets' ? 'data' : 'metadata';
-  const { filter, projection, sort } = textSearchQuery(text, { field, language: TEXT_LANGUAGE, caseSensitive });
-  // Narrowing to exact words happens after the query, so the limit too.
+  // Narrowing to exact words happens after the queries, so the limit too. Otherwise each
+  // query's best `limit` hold the best `limit` of all of them.
   const exact = caseSensitive || language === 'none';
-  const rows = await conn.attempt('text search', (db) =>
-    db.collection(table).find(filter, { projection, sort, ...(exact || limit === undefined ? {} : { limit }) }).toArray(),
-  );
-  const hits = rows.map((row) => ({ id: row.id as string, doc: row[field], score: row.score as number }));
-  return searchResults(hits, parsed, { field, caseSensitive, exactWords: language === 'none', limit });
+  const lists = await conn.attempt('text search', async (db) => {
+    const found: Document[][] = [];
+    for (const text of strings) {
+      const { filter, projection, sort } = textSearchQuery(text, { field, language: TEXT_LANGUAGE, caseSensitive });
+      found.push(await db.collection(table).find(filter, { projection, sort, ...(exact || limit === undefined ? {} : { limit }) }).toArray());
+    }
+    return found;
+  });
+  return searchResults(mergeHits(lists, field), parsed, { field, caseSensitive, exactWords: language === 'none', limit });
 }

@@ -68,8 +68,9 @@ import {
   ownerTransactionsFilter,
   spendingFilter,
   spentFilter,
+  isCompound,
   textSearchQuery,
-  textSearchString,
+  textSearchStrings,
   txidsFilter,
   utxoFilter,
   utxoRefsFilter,
@@ -77,6 +78,7 @@ import {
   writeOrder,
 } from '../../backends/localmongodb/filters';
 import { INDEXES, TEXT_LANGUAGE_FIELD } from '../../backends/localmongodb/indexes';
+import { mergeHits } from '../../backends/localmongodb/search';
 import { clientSettings, declaresReplicaSet, declaresTransactions, urlParameters, withCredentials } from '../../backends/localmongodb/options';
 import { PRE_COMMIT_ID, RECORD_PROJECTION, blockDocument, publicRecord, transactionDocument } from '../../backends/localmongodb/records';
 import { normalizeHost, withMemberAdded, withMemberRemoved } from '../../backends/localmongodb/replset';
@@ -629,17 +631,54 @@ describe('localmongodb backend (no server)', function () {
 
   describe('text search documents', function () {
     it('rebuilds the search string: words, phrases, exclusions; terms that cannot match left out', function () {
-      expect(textSearchString(parseSearch('coffee "fair trade" -decaf -"instant mix"'))).to.equal('coffee "fair trade" -decaf -"instant mix"');
-      expect(textSearchString(parseSearch('* %_\\ {"$gt": ""}'))).to.equal('"$gt"');
-      expect(textSearchString(parseSearch('-decaf'))).to.equal(null);
-      expect(textSearchString(parseSearch('* AND'))).to.equal('AND');
-      expect(textSearchString(parseSearch(''))).to.equal(null);
+      expect(textSearchStrings(parseSearch('coffee "fair trade" -decaf -"instant mix"'))).to.deep.equal(['"fair trade" coffee -decaf -"instant mix"']);
+      expect(textSearchStrings(parseSearch('coffee tea -decaf'))).to.deep.equal(['coffee tea -decaf']);
+      expect(textSearchStrings(parseSearch('* %_\\ {"$gt": ""}'))).to.deep.equal(['"$gt"']);
+      expect(textSearchStrings(parseSearch('-decaf'))).to.deep.equal([]);
+      expect(textSearchStrings(parseSearch('* AND'))).to.deep.equal(['AND']);
+      expect(textSearchStrings(parseSearch(''))).to.deep.equal([]);
+    });
+
+    it('quotes a word the index splits into pieces, so it means its pieces together, as on the other backends', function () {
+      expect(['pre-market', 'X-1', 'e.mail', "don't", 'a_b'].map(isCompound)).to.deep.equal([true, true, true, true, true]);
+      expect(['coffee', 'coffee-', '-x', '(tea)', 'café'].map(isCompound)).to.deep.equal([false, false, false, false, false]);
+      // Unquoted, MongoDB would match any record with "pre" or "market".
+      expect(textSearchStrings(parseSearch('pre-market'))).to.deep.equal(['"pre-market"']);
+      // Any word decides: the plain words in one query, each compound word in a query of its own.
+      expect(textSearchStrings(parseSearch('coffee pre-market tea X-1'))).to.deep.equal(['coffee tea', '"pre-market"', '"X-1"']);
+      // Unquoted, -pre-market would exclude every record with "pre" or with "market".
+      expect(textSearchStrings(parseSearch('coffee -pre-market'))).to.deep.equal(['coffee -"pre-market"']);
+      expect(textSearchStrings(parseSearch('coffee pre-market -e-mail -decaf'))).to.deep.equal(['coffee -"e-mail" -decaf', '"pre-market" -"e-mail" -decaf']);
+      // With a phrase only the phrases decide: compound words would only rank, and are left out.
+      expect(textSearchStrings(parseSearch('"fair trade" pre-market coffee'))).to.deep.equal(['"fair trade" coffee']);
+    });
+
+    it('merges the matches of several queries: each record once with its best score, then write order', function () {
+      const [first, second, third] = [new ObjectId(), new ObjectId(), new ObjectId()];
+      const hits = mergeHits(
+        [
+          [
+            { _id: second, id: 'b', data: 'B', score: 1.5 },
+            { _id: first, id: 'a', data: 'A', score: 1 },
+          ],
+          [
+            { _id: third, id: 'c', data: 'C', score: 1.5 },
+            { _id: first, id: 'a', data: 'A', score: 2 },
+          ],
+        ],
+        'data',
+      );
+      expect(hits).to.deep.equal([
+        { id: 'a', doc: 'A', score: 2 },
+        { id: 'b', doc: 'B', score: 1.5 },
+        { id: 'c', doc: 'C', score: 1.5 },
+      ]);
     });
 
     it('queries $text in the index language, ranked by textScore then write order', function () {
       expect(textSearchQuery('coffee', { field: 'metadata', language: 'english', caseSensitive: true })).to.deep.equal({
         filter: { $text: { $search: 'coffee', $language: 'english', $caseSensitive: true } },
-        projection: { _id: 0, id: 1, metadata: 1, score: { $meta: 'textScore' } },
+        projection: { _id: 1, id: 1, metadata: 1, score: { $meta: 'textScore' } },
         sort: { score: { $meta: 'textScore' }, _id: 1 },
       });
     });
