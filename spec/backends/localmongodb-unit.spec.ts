@@ -81,7 +81,7 @@ import { INDEXES, TEXT_LANGUAGE_FIELD } from '../../backends/localmongodb/indexe
 import { mergeHits } from '../../backends/localmongodb/search';
 import { clientSettings, declaresReplicaSet, declaresTransactions, urlParameters, withCredentials } from '../../backends/localmongodb/options';
 import { PRE_COMMIT_ID, RECORD_PROJECTION, blockDocument, publicRecord, transactionDocument } from '../../backends/localmongodb/records';
-import { normalizeHost, withMemberAdded, withMemberRemoved } from '../../backends/localmongodb/replset';
+import { MAX_MEMBERS, MAX_VOTING_MEMBERS, normalizeHost, votingMembers, withMemberAdded, withMemberRemoved } from '../../backends/localmongodb/replset';
 import { PRE_IMAGES_REFUSALS, keepsImages, preImagesCommand, preImagesFailure } from '../../backends/localmongodb/schema';
 import { describeServer, splitsLargeEvents } from '../../backends/localmongodb/server';
 import { DELETE_CHUNK, commitFitsOneTransaction, sideDocuments } from '../../backends/localmongodb/query';
@@ -847,6 +847,29 @@ describe('localmongodb backend (no server)', function () {
       });
       expect(withMemberAdded(current, 'db1'), 'already a member').to.equal(null);
       expect(current.version, 'the current configuration is not changed').to.equal(7);
+    });
+
+    it('adds members past seven votes without a vote and with priority 0, as MongoDB requires', function () {
+      expect([MAX_MEMBERS, MAX_VOTING_MEMBERS]).to.deep.equal([50, 7]);
+      const hosts = (n: number, from = 0) => Array.from({ length: n }, (_, i) => ({ _id: from + i, host: `db${from + i}:27017` }));
+      const six = { _id: 'rs0', version: 1, members: hosts(6) };
+      expect(votingMembers(six)).to.equal(6);
+      const seven = withMemberAdded(six, 'db6')!;
+      expect(seven.members[6], 'the seventh votes').to.deep.equal({ _id: 6, host: 'db6:27017' });
+      expect(votingMembers(seven)).to.equal(7);
+      const eight = withMemberAdded(seven, 'db7')!;
+      expect(eight.members[7], 'the eighth does not').to.deep.equal({ _id: 7, host: 'db7:27017', votes: 0, priority: 0 });
+      expect(votingMembers(eight)).to.equal(7);
+      // Non-voting members and an arbiter are counted as they are configured.
+      const mixed = { _id: 'rs0', version: 1, members: [...hosts(5), { _id: 5, host: 'arb:27017', arbiterOnly: true }, { _id: 6, host: 'ro:27017', votes: 0, priority: 0 }] };
+      expect(votingMembers(mixed)).to.equal(6);
+      expect(withMemberAdded(mixed, 'db9')!.members[7], 'a vote is free').to.deep.equal({ _id: 7, host: 'db9:27017' });
+    });
+
+    it('refuses a member past fifty, naming the set and the limit', function () {
+      const full = { _id: 'rs0', version: 9, members: Array.from({ length: 50 }, (_, i) => ({ _id: i, host: `db${i}:27017`, ...(i >= 7 ? { votes: 0, priority: 0 } : {}) })) };
+      expect(() => withMemberAdded(full, 'db50')).to.throw(OperationError, '[localmongodb] addReplicas: cannot add db50:27017: replica set rs0 has 50 members, the most MongoDB allows');
+      expect(withMemberAdded(full, 'db3'), 'already a member: nothing to do').to.equal(null);
     });
 
     it('removes a member by host, with the next version', function () {
