@@ -259,9 +259,34 @@ function pick(options: ConnectionOptions, keys: readonly string[]): ConnectionOp
 }
 
 /**
+ * A URL from the environment with the parts explicit options override written into it
+ * (user and password; host and port, which replace a whole host list), so that the URL a
+ * backend hands its driver says what the resolved config says. The path and the parameters
+ * stay as the URL has them.
+ */
+function withExplicitParts(url: string, explicit: ConnectionOptions, merged: ConnectionOptions): string {
+  const match = /^([a-z][a-z0-9+.-]*:\/\/)(?:(.*)@)?([^@/?#]*)(.*)$/is.exec(url);
+  if (!match) return url;
+  const [, scheme, userInfo, hosts, rest] = match;
+  const credentials =
+    explicit.login !== undefined || explicit.password !== undefined
+      ? merged.login === undefined && merged.password === undefined
+        ? undefined
+        : `${encodeURIComponent(String(merged.login ?? ''))}${merged.password !== undefined ? `:${encodeURIComponent(String(merged.password))}` : ''}`
+      : userInfo;
+  const host = String(merged.host ?? '');
+  const where =
+    explicit.host !== undefined || explicit.port !== undefined
+      ? `${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}${merged.port !== undefined ? `:${String(merged.port)}` : ''}`
+      : hosts;
+  return `${scheme}${credentials !== undefined ? `${credentials}@` : ''}${where}${rest}`;
+}
+
+/**
  * Resolves options, environment and backend defaults into one frozen config.
  * An explicit `url` option wins over everything; a URL from the environment wins
- * over the environment's parts but not over explicit options.
+ * over the environment's parts but not over explicit options (an explicit host, port,
+ * login or password is also written into the URL the config carries).
  *
  * @example
  * resolveConfig('postgres', { url: 'postgres://u:pw@h:6543/ledger' }, {}, { port: 5432 }).port;   // 6543
@@ -316,10 +341,11 @@ export function resolveConfig(
   }
 
   const { password, url: _givenUrl, ...visible } = merged;
+  const resolvedUrl = url && !urlIsExplicit && backend !== 'sqlite' ? withExplicitParts(url, fromOptions, merged) : url;
   const config: Record<string, unknown> = { ...visible, maxTries, connectionTimeout };
-  if (url) config.displayUrl = redactUrl(url);
+  if (resolvedUrl) config.displayUrl = redactUrl(resolvedUrl);
   Object.defineProperty(config, 'password', { value: password, enumerable: false });
-  Object.defineProperty(config, 'url', { value: url, enumerable: false });
+  Object.defineProperty(config, 'url', { value: resolvedUrl, enumerable: false });
   Object.defineProperty(config, inspect.custom, {
     value: () => ({ ...config, ...(password !== undefined ? { password: '***' } : {}) }),
     enumerable: false,

@@ -181,6 +181,31 @@ describe('configuration', () => {
       expect([config.host, config.port, config.name]).to.deep.equal(['url-host', 6543, 'option-db']);
     });
 
+    it('writes explicit host, port, login and password into a URL from the environment, for every server backend', () => {
+      const cases: [string, string, string][] = [
+        ['postgres', 'postgres://u:pw@url-host:6543/url-db?sslmode=require', 'postgres://u:pw@option-host:6543/url-db?sslmode=require'],
+        ['localmongodb', 'mongodb://u:pw@url-host:27018,h2:27018/ledger?replicaSet=rs0', 'mongodb://u:pw@option-host:27018/ledger?replicaSet=rs0'],
+        ['rethinkdb', 'rethinkdb://admin:pw@url-host:28016/ledger', 'rethinkdb://admin:pw@option-host:28016/ledger'],
+      ];
+      for (const [backend, envUrl, expected] of cases) {
+        const config = resolveConfig(backend, { host: 'option-host' }, { CHAINSTORE_DATABASE_URL: envUrl });
+        expect(config.host, backend).to.equal('option-host');
+        expect(config.url, `${backend}: the URL a driver is given names the explicit host`).to.equal(expected);
+        expect(config.displayUrl, backend).to.equal(expected.replace(':pw@', ':***@'));
+      }
+      const all = resolveConfig('localmongodb', { host: '::1', port: 27020, login: 'app user', password: SECRET }, { CHAINSTORE_DATABASE_URL: 'mongodb://u:pw@h1,h2/ledger?tls=true' });
+      expect(all.url).to.equal(`mongodb://app%20user:${SECRET}@[::1]:27020/ledger?tls=true`);
+      expectNoSecret(String(all.displayUrl));
+      const untouched = 'mongodb://u:pw@h1:27017,h2:27017/ledger?replicaSet=rs0';
+      expect(resolveConfig('localmongodb', { name: 'other' }, { CHAINSTORE_DATABASE_URL: untouched }).url, 'no part overridden').to.equal(untouched);
+    });
+
+    it('keeps an explicit URL over explicit parts', () => {
+      const url = 'mongodb://u:pw@url-host:27017/ledger';
+      const config = resolveConfig('localmongodb', { url, host: 'option-host' }, NO_ENV);
+      expect([config.host, config.url]).to.deep.equal(['url-host', url]);
+    });
+
     it("refuses a URL whose scheme belongs to another backend, naming that backend", () => {
       const error = errorOf(() => resolveConfig('sqlite', { url: 'postgres://u:pw@h/db' }, NO_ENV));
       expect(error).to.be.an.instanceOf(ConfigurationError);

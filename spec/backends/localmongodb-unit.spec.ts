@@ -173,6 +173,15 @@ describe('localmongodb backend (no server)', function () {
       expect(printed(resolved)).not.to.include(encodeURIComponent(PASSWORD));
     });
 
+    it('gives the driver an explicit host over the URL of CHAINSTORE_DATABASE_URL (explicit options > environment)', function () {
+      const env = { CHAINSTORE_DATABASE_URL: `mongodb://app:${encodeURIComponent(PASSWORD)}@env-db1:27017,env-db2:27017/ledger?replicaSet=rs0` };
+      const resolved = resolveConfig('localmongodb', { host: 'db.internal' }, env, DEFAULTS);
+      const settings = clientSettings(resolved);
+      expect(settings.url).to.equal(`mongodb://app:${encodeURIComponent(PASSWORD)}@db.internal:27017/ledger?replicaSet=rs0`);
+      expect(new MongoConnection(resolved).location).to.equal('mongodb://app:***@db.internal:27017/ledger?replicaSet=rs0');
+      expect(clientSettings(resolveConfig('localmongodb', {}, env, DEFAULTS)).url, 'without one, the URL as it is').to.equal(env.CHAINSTORE_DATABASE_URL);
+    });
+
     it("does not override what the URL spells out with chainstore's defaults", function () {
       const settings = clientSettings(config({ url: 'mongodb://h/db?serverSelectionTimeoutMS=300&maxPoolSize=5&appName=node-7' }));
       expect(settings.options).not.to.have.any.keys('serverSelectionTimeoutMS', 'maxPoolSize', 'appName');
