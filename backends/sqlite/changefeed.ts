@@ -1,14 +1,15 @@
 /**
  * Changefeeds on SQLite read the SQL family's change log (see ../sql/changefeed.ts).
  * SQLite has no notifications across processes, so an idle feed polls every `pollInterval`
- * ms; a busy one reads on without pausing. The log is written by triggers in the writing
+ * ms (a write in this process wakes it at once: wakeup.ts); a busy one reads on without
+ * pausing. The log is written by triggers in the writing
  * transaction, so writes made by other processes reach the feed too.
  */
 import type * as changefeed from '../../lib/changefeed';
 import type { HandlerMap } from '../../lib/dispatch';
-import { pause } from '../../lib/retry';
 import { ChangeLogFeed } from '../sql/changefeed';
 import type { SqliteConnection } from './connection';
+import { waitForWrite } from './wakeup';
 
 /**
  * A feed over the sqlite change log.
@@ -18,7 +19,7 @@ import type { SqliteConnection } from './connection';
  */
 export class SqliteChangeFeed extends ChangeLogFeed<SqliteConnection> {
   protected waitForChanges(signal: AbortSignal): Promise<void> {
-    return pause(this.conn.pollInterval, signal);
+    return waitForWrite(this.conn.database, this.conn.pollInterval, signal);
   }
 }
 

@@ -13,6 +13,7 @@ import { SqlConnection } from '../sql/connection';
 import type { ResolvedConfig } from '../../lib/config';
 import { ConfigurationError } from '../../lib/errors';
 import { mapSqliteError } from './errors';
+import { wakeFeeds } from './wakeup';
 
 /**
  * Options of the sqlite backend, with their defaults.
@@ -81,6 +82,11 @@ export class SqliteConnection extends SqlConnection {
     return this.path;
   }
 
+  /** What identifies this database among the process's connections: its file, or itself in memory. */
+  get database(): unknown {
+    return this.path === ':memory:' ? this : this.path;
+  }
+
   /** The open database handle; opens the file on first use. */
   get db(): Database.Database {
     if (this.#db) return this.#db;
@@ -127,6 +133,7 @@ export class SqliteConnection extends SqlConnection {
       throw mapSqliteError(error, what);
     }
     if (++this.#writes % PRUNE_EVERY === 0) this.pruneChangeLog();
+    wakeFeeds(this.database);
     return result;
   }
 

@@ -20,9 +20,12 @@ export async function changefeedSection(engines: readonly EngineName[], quick: b
       const events: AsyncIterator<ChangeEvent> = feed[Symbol.asyncIterator]();
       const samples: number[] = [];
       for (const tx of transactions('bench/feed/single', single)) {
+        // The consumer is already waiting (idle) when the write starts, as a listener would be.
+        const next = events.next();
+        await new Promise((resolve) => setTimeout(resolve, 5));
         const start = now();
         await query.writeTransaction(conn, tx);
-        const { value } = await events.next();
+        const { value } = await next;
         samples.push(now() - start);
         if ((value as ChangeEvent<{ id: string }>).record.id !== tx.id) throw new Error('the feed delivered another transaction than the one written');
       }
@@ -48,7 +51,7 @@ export async function changefeedSection(engines: readonly EngineName[], quick: b
   return {
     id: 'changefeed',
     title: 'Changefeed',
-    method: `A feed on transaction inserts, in the writing process. Latency: ${single} single writeTransaction calls, each timed from the call to the delivery of its event. Throughput: ${bulk.toLocaleString('en')} transactions written in batches of 1,000 while the feed reads, from the first write to the last event.`,
+    method: `A feed on transaction inserts, in the writing process. Latency: ${single} single writeTransaction calls, each made while the consumer waits for its next event, timed from the call to the delivery. Throughput: ${bulk.toLocaleString('en')} transactions written in batches of 1,000 while the feed reads, from the first write to the last event.`,
     columns: ['engine', 'latency p50 (ms)', 'latency p99 (ms)', 'events/s (batches of 1,000)'],
     rows,
     targets: [],

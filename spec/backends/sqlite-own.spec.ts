@@ -1,0 +1,93 @@
+/**
+ * What is SQLite's own beyond the conformance suite: schema upgrades (initDatabase on a
+ * database an earlier version made keeps its data and leaves one index entry per document;
+ * earlier versions indexed search text with triggers, this one from JavaScript) and the
+ * in-process wake-up of changefeeds.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { ChangeFeed, changefeed, connect, query, schema } from '../../lib';
+import type { SqliteConnection } from '../../backends/sqlite';
+
+/** The triggers an earlier version created to index search text in SQL. */
+const EARLIER_INDEX_TRIGGERS = ['assets', 'metadata']
+  .map(
+    (table) => `
+    CREATE TRIGGER ${table}_fts_insert AFTER INSERT ON ${table} BEGIN
+      INSERT INTO ${table}_fts (rowid, text) VALUES (NEW.seq, 'old');
+    END;
+    CREATE TRIGGER ${table}_fts_update AFTER UPDATE OF ${table === 'assets' ? 'data' : 'metadata'} ON ${table} BEGIN
+      DELETE FROM ${table}_fts WHERE rowid = OLD.seq;
+      INSERT INTO ${table}_fts (rowid, text) VALUES (NEW.seq, 'old');
+    END;`,
+  )
+  .join('\n');
+
+describe('sqlite schema upgrade', function () {
+  it('drops the search-indexing triggers of an earlier version, keeping the data', async function () {
+    const conn = (await connect({ backend: 'sqlite', name: ':memory:' })) as SqliteConnection;
+    try {
+      await schema.initDatabase(conn);
+      await query.storeAsset(conn, { id: 'a'.repeat(64), data: { title: 'kept quokka' } });
+      conn.db.exec(EARLIER_INDEX_TRIGGERS);
+      await schema.initDatabase(conn);
+      await query.storeAsset(conn, { id: 'b'.repeat(64), data: { title: 'new quokka' } });
+      await query.storeMetadatas(conn, [{ id: 'c'.repeat(64), metadata: { note: 'quokka' } }]);
+      const triggers = conn.db.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE '%_fts_%' ORDER BY name").pluck().all();
+      expect(triggers).to.deep.equal(['assets_fts_delete', 'metadata_fts_delete']);
+      expect((await query.textSearch(conn, 'quokka')).map((hit) => hit.id).sort()).to.deep.equal(['a'.repeat(64), 'b'.repeat(64)]);
+      expect(await query.textSearch(conn, 'old')).to.deep.equal([]);
+      expect(await query.textSearch(conn, 'quokka', { table: 'metadata' })).to.have.length(1);
+    } finally {
+      await conn.close();
+    }
+  });
+
+  it('re-indexes a document replaced under its id, and forgets it when deleted', async function () {
+    const conn = await connect({ backend: 'sqlite', name: ':memory:' });
+    try {
+      await schema.initDatabase(conn);
+      const base = { version: '2.0', inputs: [{ owners_before: ['k'], fulfills: null, fulfillment: null }], outputs: [] } as const;
+      const id = 'd'.repeat(64);
+      await query.storeMetadatas(conn, [{ id, metadata: { note: 'walrus' } }]);
+      // writeTransaction replaces the metadata stored under its id.
+      await query.writeTransaction(conn, { ...base, id, operation: 'CREATE', asset: { data: { title: 'otter' } }, metadata: { note: 'narwhal' } } as never);
+      expect(await query.textSearch(conn, 'walrus', { table: 'metadata' })).to.deep.equal([]);
+      expect((await query.textSearch(conn, 'narwhal', { table: 'metadata' })).map((hit) => hit.id)).to.deep.equal([id]);
+      await query.deleteTransactions(conn, [id]);
+      expect(await query.textSearch(conn, 'narwhal', { table: 'metadata' })).to.deep.equal([]);
+      expect(await query.textSearch(conn, 'otter')).to.deep.equal([]);
+    } finally {
+      await conn.close();
+    }
+  });
+});
+
+describe('sqlite changefeed wake-up in the writing process', function () {
+  // With a poll interval of ten minutes, only the in-process wake-up can deliver in time.
+  const POLL_NEVER = 600_000;
+
+  it('delivers a write made through another connection to the same file without waiting for a poll', async function () {
+    this.timeout(20_000);
+    const dir = mkdtempSync(join(tmpdir(), 'chainstore-wakeup-'));
+    const file = join(dir, 'wake.db');
+    const listener = await connect({ backend: 'sqlite', name: file, pollInterval: POLL_NEVER });
+    const writer = await connect({ backend: 'sqlite', name: file });
+    try {
+      await schema.initDatabase(listener);
+      const feed = await changefeed.getChangefeed(listener, 'blocks', ChangeFeed.INSERT);
+      const next = feed[Symbol.asyncIterator]().next();
+      await new Promise((resolve) => setTimeout(resolve, 50)); // the feed is idle, waiting
+      await query.storeBlock(writer, { height: 7, app_hash: 'ab', transactions: [] });
+      const { value } = await next;
+      expect(value.record).to.deep.equal({ height: 7, app_hash: 'ab', transactions: [] });
+      await feed.close();
+    } finally {
+      await writer.close();
+      await listener.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
