@@ -7,9 +7,8 @@
  * already stored (a duplicate is then reported with nothing written), then written in
  * transactions of at most that size, each all or nothing with its asset data and metadata.
  * A record another writer stores between the check and the write is reported as a duplicate
- * too, and the rest of the batch is still written; so is a crash between two chunks: the
- * chunks already committed stay (writeTransactions is idempotent per record only through
- * the DuplicateKeyError it then reports).
+ * too, and the rest of the batch is still written. A crash between two chunks leaves the
+ * chunks already committed (writing the batch again then reports those as duplicates).
  *
  * On a standalone server there are no transactions: a batch is checked for stored keys
  * first, then inserted unordered: every document that can be is stored, and the refused
@@ -227,7 +226,10 @@ export async function refuseTaken(conn: MongoConnection, what: string, plan: Key
  * How a keyed insert is written.
  *
  * @example
- * const options: KeyedWriteOptions<TransactionDocument> = { companion: writeSideRecordsOf, companionDocuments: sideDocuments };
+ * const options: KeyedWriteOptions<TransactionDocument> = {
+ *   companion: (docs, db, session) => writeSideRecords(db, docs.map((doc) => doc.body), session),
+ *   companionDocuments: sideDocuments,
+ * };
  */
 export interface KeyedWriteOptions<D extends Keyed> {
   /** Writes that go with the documents (in the same transaction). */
