@@ -30,6 +30,8 @@ export class HandWrittenPostgres {
   /** Connects to `url` (an empty database) and creates the tables. */
   static async open(url: string): Promise<HandWrittenPostgres> {
     const pool = new pg.Pool({ connectionString: url, max: 4 });
+    // An idle client's error (its session ended by the server) must not crash the run.
+    pool.on('error', () => undefined);
     await pool.query(SCHEMA);
     return new HandWrittenPostgres(pool);
   }
