@@ -6,6 +6,12 @@
  *
  * Reading the configuration and reconfiguring need a user allowed to read the `rethinkdb`
  * system database and to configure the tables (`admin` is).
+ *
+ * Server tags. RethinkDB records where replicas are (server names), not the tags they were
+ * placed by; `setShards` and `setReplicas` keep each table's replica count, which would place
+ * replicas on any servers and undo a placement by tag (a datacenter per tag, say). So they
+ * refuse when a replica of a table is on a server with a tag other than `default`, and say
+ * to use `reconfigure` with `replicas` by tag instead, which is passed to RethinkDB as given.
  */
 import { type RDatum, r } from 'rethinkdb-ts';
 import * as admin from '../../lib/admin';
@@ -65,19 +71,42 @@ export function configTerm(db: string): RDatum<ConfigAnswer> {
 }
 
 /**
- * Each table's current shard count and its most replicas per shard.
+ * A table's current layout: shard count, most replicas per shard, and the tags (other than
+ * `default`) of the servers its replicas are on.
  *
  * @example
- * await conn.run('read layout', layoutTerm(db, ['blocks']));   // { blocks: { shards: 1, replicas: 1 } }
+ * const { shards, replicas, tags }: CurrentLayout = layouts.blocks;
  */
-export function layoutTerm(db: string, tables: readonly StoredTable[]): RDatum<Record<string, { shards: number; replicas: number }>> {
+export interface CurrentLayout {
+  shards: number;
+  replicas: number;
+  tags: string[];
+}
+
+/**
+ * Each table's {@link CurrentLayout}.
+ *
+ * @example
+ * await conn.run('read layout', layoutTerm(db, ['blocks']));   // { blocks: { shards: 1, replicas: 1, tags: [] } }
+ */
+export function layoutTerm(db: string, tables: readonly StoredTable[]): RDatum<Record<string, CurrentLayout>> {
+  const servers = r.db('rethinkdb').table('server_config');
   return r.expr(
     Object.fromEntries(
       tables.map((name) => [
         name,
         table(db, name)
           .config()('shards')
-          .do((shards: RDatum) => ({ shards: shards.count(), replicas: shards.map((shard: RDatum) => shard('replicas').count()).max() })),
+          .do((shards: RDatum) => ({
+            shards: shards.count(),
+            replicas: shards.map((shard: RDatum) => shard('replicas').count()).max(),
+            tags: shards
+              .concatMap((shard: RDatum) => shard('replicas'))
+              .distinct()
+              .concatMap((server: RDatum) => servers.filter((config: RDatum) => config('name').eq(server)).concatMap((config: RDatum) => config('tags')).coerceTo('array'))
+              .distinct()
+              .filter((tag: RDatum) => tag.ne('default')),
+          })),
       ]),
     ),
   ) as RDatum;
@@ -110,9 +139,27 @@ function layoutFor(shards: number, replicas: number | Record<string, number>): L
   return { shards, replicas, primaryReplicaTag: tags[0] };
 }
 
+/**
+ * Refuses to reshape tables whose replicas are placed by server tag (see the top of this file).
+ *
+ * @example
+ * refuseTagged('set shards', { blocks: { shards: 1, replicas: 2, tags: ['east'] } });   // throws UnsupportedOperationError
+ */
+export function refuseTagged(what: string, current: Record<string, CurrentLayout>): void {
+  const tagged = Object.entries(current).filter(([, layout]) => layout.tags.length);
+  if (!tagged.length) return;
+  const where = tagged.map(([name, layout]) => `${name} (${layout.tags.join(', ')})`).join(', ');
+  throw new UnsupportedOperationError(
+    'rethinkdb',
+    `${what}: replicas of ${where} are on servers with tags; a replica count would place them ignoring the tags. ` +
+      'Use admin.reconfigure with replicas by tag ({ tag: n }) instead',
+  );
+}
+
 /** Applies `change` to the current layout of every table and reconfigures them. */
-async function reshape(conn: RethinkConnection, what: string, dryRun: boolean, change: (current: { shards: number; replicas: number }) => Layout) {
+async function reshape(conn: RethinkConnection, what: string, dryRun: boolean, change: (current: CurrentLayout) => Layout) {
   const current = await conn.run(`${what}: read layout`, layoutTerm(conn.db, STORED_TABLES));
+  refuseTagged(what, current);
   const layouts = Object.fromEntries(STORED_TABLES.map((name) => [name, change(current[name])]));
   return { dryRun, tables: await conn.run(what, reconfigureTerm(conn.db, layouts, dryRun), { write: !dryRun }) };
 }
@@ -182,8 +229,9 @@ export function rethinkCapabilities(conn: RethinkConnection): Capabilities {
     notes: [
       'No multi-document transactions: commitBlock writes step by step and recover() repairs a crash between steps; a batch with a duplicate writes nothing unless a concurrent writer stores the same key between the check and the write.',
       'Text search scans the table (no text index), matching whole words without stemming; in English a word also matches longer words that begin with it.',
-      'Changefeeds read a change log written by every write; they resume after a lost connection, re-reading feedOverlap ms behind their position.',
-      'Servers join a cluster themselves (rethinkdb --join): addReplicas/removeReplicas are refused; setShards/setReplicas reconfigure every table.',
+      'Changefeeds read a change log each write completes after its change (written first as pending), so a write cut short loses no event; they resume after a lost connection from their position.',
+      'Every query has a deadline (queryTimeout) and may be repeated: a silently dropped connection is closed and the query retried.',
+      'Servers join a cluster themselves (rethinkdb --join): addReplicas/removeReplicas are refused; setShards/setReplicas reconfigure every table, and refuse tables placed by server tag (use reconfigure).',
     ],
   };
 }

@@ -3,50 +3,49 @@
  * changefeeds forget everything that happens while they are disconnected (which is how
  * BigchainDB's RethinkDB feed lost events during outages). The log keeps it.
  *
- * How a feed reads. Its position is the last log entry it read in order, or a time it reads
- * after. Each pull reads the next entries after the position, in `position` index order, and
- * delivers the events of its table whose operation is in its mask. An entry is stamped with
- * the time its write reached the server but becomes visible when the write finishes, so a
- * slow write's entry can land behind a quicker one's: a *late* entry. A server-side
- * changefeed on the log (`changes()`) carries only the positions of new entries: it wakes the
- * feed up, and it reveals late entries, which are fetched by id and delivered before anything
- * further on (out of position order, never lost). Every delivered entry id is remembered for
- * the overlap window, so nothing is delivered twice. While the wake-up is down, the feed polls
- * every `pollInterval` ms.
+ * How a feed reads. Its position is the number of the last entry of its table it went past
+ * (logreader.ts). Each pull reads the entries after the position in number order and delivers
+ * the events of its operations, waiting at an entry still pending (a write in progress) until
+ * it is done or `pendingTimeout` has passed (then it delivers what the state shows the write
+ * did, and keeps watching the entry for the rest). Numbers skipped because their entry was
+ * not visible yet, and entries watched, are checked again until settled.
  *
- * The position never moves closer than `SETTLE_MS` (logreader.ts) to the server's clock when the feed
- * is idle: an entry stamped within that margin is read in order by the next read, not reported
- * late. At the start, the feed remembers the entries already visible in that margin, so a
- * change written before it started is not delivered.
+ * Waking up. A server-side changefeed on the table's log entries (`changes()`, reporting only
+ * their id, number and state) wakes the feed when an entry is inserted or completed, and
+ * reveals entries that appeared behind the position. It is a hint: the feed also re-reads the
+ * log every `heartbeatInterval` without one (every `pollInterval` while the wake-up is down),
+ * so a wake-up that dies silently costs latency, never events.
  *
- * After a lost connection, the feed opens a new wake-up, then re-reads the log from
- * `feedOverlap` ms before its position up to its position, delivering what it has not seen:
- * the entries that landed behind it while it was away.
+ * Dead peers. Every read has the query deadline (connection.ts). The wake-up cursor has none
+ * (it is silent whenever nothing is written), so when it has been silent for
+ * `heartbeatInterval`, the feed pings the connection it runs on; no answer within as long,
+ * and that connection is closed as dead, which fails the cursor, and the feed opens a new
+ * one. A lost connection, a table briefly unavailable (resharding, reconfiguration, a new
+ * primary replica: "Changefeed aborted (table unavailable)", "Cannot perform read: ...") and
+ * the like are ridden out; the feed resumes from its position and loses nothing.
  *
- * The guarantee, precisely: every change committed after the feed started listening is
- * delivered once, in the order of the log (write order; within one write, batch order),
- * except that a late entry comes when it becomes visible; across a lost connection, a change
- * is missed only if its write query took longer than `feedOverlap` to finish *and* finished
- * while the feed was disconnected, or if the server died between the change and its log
- * entry (there are no multi-document transactions). A feed that falls behind the log's
- * retention (`changeLogRetention`) fails loudly instead of skipping events.
+ * The guarantee: every change committed after the feed started listening is delivered once,
+ * in the order of the log (write order; within one write, batch order), except that a write
+ * found late (cut short, or behind the position) is delivered when found; a feed that falls
+ * behind the log's retention (`changeLogRetention`) fails loudly instead of skipping events.
+ * The limits are those of the log (changelog.ts).
  */
-import { type RCursor, r } from 'rethinkdb-ts';
 import { ChangeFeed, type ChangeEvent, type ChangefeedOptions } from '../../lib/changefeed';
 import type * as changefeed from '../../lib/changefeed';
 import type { HandlerMap } from '../../lib/dispatch';
-import type { TableName } from '../../lib/tables';
 import { pause } from '../../lib/retry';
-import { type Bound, type ChangeEntry, type Position, type RawTime, entriesById, liveEntries, overlapEntries, tailRead } from './changelog';
-import type { RethinkConnection } from './connection';
-import { isConnectionFailure } from './errors';
-import { type LiveReport, LogReader, positionOf, settledBefore } from './logreader';
+import type { TableName } from '../../lib/tables';
+import { type ChangeEntry, entriesById, entriesNumbered, liveEntries, startRead, tailRead } from './changelog';
+import type { OpenCursor, RethinkConnection } from './connection';
+import { isTransient } from './errors';
+import { type LiveReport, LogReader } from './logreader';
 
-/** Entries read per query. */
-const BATCH = 100;
+/** Entries read per query (an entry holds up to 1,000 events). */
+const BATCH = 16;
+/** How many of the last numbers before its start a feed checks for writes in flight. */
+const START_WINDOW = 256;
 
-const RAW = { timeFormat: 'raw' } as const;
-const NOTHING: unique symbol = Symbol('nothing pending');
+const NOTHING: unique symbol = Symbol('nothing reported');
 
 /**
  * A feed over the rethinkdb change log: the queries of a {@link LogReader}.
@@ -57,10 +56,10 @@ const NOTHING: unique symbol = Symbol('nothing pending');
  */
 export class RethinkChangeFeed extends ChangeFeed {
   readonly #reader: LogReader;
-  #live: RCursor<LiveReport> | undefined;
+  #live: OpenCursor<LiveReport> | undefined;
   #pending: Promise<LiveReport> | undefined;
-  /** The wake-up was lost: re-read the overlap (from after this entry, when paging). */
-  #resume: { after?: Position } | undefined;
+  /** When the wake-up last reported, or its connection last answered a ping. */
+  #heard = 0;
 
   constructor(
     private readonly conn: RethinkConnection,
@@ -69,31 +68,19 @@ export class RethinkChangeFeed extends ChangeFeed {
     options?: ChangefeedOptions,
   ) {
     super(table, operations, options);
-    this.#reader = new LogReader(table, operations, conn.options.feedOverlap);
+    this.#reader = new LogReader(table, operations, { pendingTimeout: conn.options.pendingTimeout, checkInterval: conn.options.pollInterval });
   }
 
   protected async start(): Promise<void> {
-    // Wake-up first: an entry committed after it listens is reported by it.
+    // Wake-up first: an entry inserted after it listens is reported by it.
     await this.openLive();
+    if (this.closed) return;
     try {
-      await this.takeStartingPosition();
+      this.#reader.begin(await this.conn.run('start changefeed', startRead(this.conn.db, this.table, START_WINDOW)), START_WINDOW);
     } catch (error) {
       this.dropLive();
       throw error;
     }
-  }
-
-  /** Reads the server's time and the entries already there: they are not delivered. */
-  private async takeStartingPosition(): Promise<void> {
-    const now = (await this.conn.run('start changefeed', r.now(), { runOptions: RAW })) as unknown as RawTime;
-    const visible: ChangeEntry[] = [];
-    for (let after: Position | undefined; ; ) {
-      const page = await this.readRange(settledBefore(now), undefined, after);
-      visible.push(...page);
-      if (page.length < BATCH) break;
-      after = positionOf(page[page.length - 1]);
-    }
-    this.#reader.begin(now, visible);
   }
 
   protected async pull(signal: AbortSignal): Promise<ChangeEvent[]> {
@@ -102,23 +89,24 @@ export class RethinkChangeFeed extends ChangeFeed {
       try {
         if (!this.#live) {
           await this.openLive();
-          this.#resume = {};
+          if (!this.#live) return [];
         }
-        if (this.#resume) {
-          const events = await this.readOverlap();
-          if (events.length) return events;
+        // What lies behind the position first: it was written before what lies ahead.
+        const behind = await this.readOutstanding();
+        if (behind.length) return behind;
+        const answer = await this.conn.run('read changefeed', tailRead(this.conn.db, this.table, this.#reader.position, BATCH));
+        const { events, full, resolve } = this.#reader.acceptTail(answer, BATCH);
+        // Delivered before anything else can fail: the reader has gone past them.
+        if (events.length) return events;
+        if (resolve) {
+          const resolved = await this.readResolved(resolve);
+          if (resolved.length) return resolved;
           continue;
         }
-        // Late entries first: they belong before anything after the position.
-        const late = await this.readLate();
-        if (late.length) return late;
-        const answer = await this.conn.run('read changefeed', tailRead(this.conn.db, this.table, this.#reader.position, BATCH), { runOptions: RAW });
-        const { events, full } = this.#reader.acceptTail(answer, BATCH);
-        if (events.length) return events;
         if (full) continue;
         await this.waitForWakeUp(signal);
       } catch (error) {
-        if (signal.aborted) return [];
+        if (signal.aborted || this.closed) return [];
         if (!isTransient(error)) throw error;
         this.dropLive();
         await pause(this.conn.options.pollInterval, signal);
@@ -126,56 +114,68 @@ export class RethinkChangeFeed extends ChangeFeed {
     }
   }
 
-  /** Opens the wake-up changefeed on this table's log entries. */
+  /** Opens the wake-up changefeed on this table's log entries (closing it if the feed closed meanwhile). */
   private async openLive(): Promise<void> {
-    this.#live = (await this.conn.cursor('open changefeed', liveEntries(this.conn.db, this.table), RAW)) as unknown as RCursor<LiveReport>;
+    const live = (await this.conn.cursor('open changefeed', liveEntries(this.conn.db, this.table))) as OpenCursor<LiveReport>;
+    if (this.closed) {
+      // close() ran while it was opening: stop() found nothing to close, so it is closed here.
+      live.cursor.close().catch(() => undefined);
+      return;
+    }
+    this.#live = live;
+    this.#heard = Date.now();
   }
 
-  /** Closes the wake-up; the next pull opens a new one and re-reads the overlap. */
+  /** Closes the wake-up; the next pull opens a new one. */
   private dropLive(): void {
     const live = this.#live;
     this.#live = undefined;
     this.#pending = undefined;
-    this.#reader.dropLate();
-    live?.close().catch(() => undefined);
+    this.#reader.wakeUpLost();
+    live?.cursor.close().catch(() => undefined);
   }
 
-  /** Re-reads one page of the overlap window behind the position after a lost wake-up. */
-  private async readOverlap(): Promise<ChangeEvent[]> {
-    const entries = await this.readRange(this.#reader.overlapFrom(), this.#reader.position, this.#resume?.after);
-    this.#resume = entries.length === BATCH ? { after: positionOf(entries[entries.length - 1]) } : undefined;
-    return this.#reader.acceptOverlap(entries);
+  /** Checks the holes and watched entries when due (see logreader.ts). */
+  private async readOutstanding(): Promise<ChangeEvent[]> {
+    const asked = this.#reader.outstanding();
+    if (!asked) return [];
+    const byNumber: ChangeEntry[] = asked.numbers.length
+      ? await this.conn.run('read changefeed', entriesNumbered(this.conn.db, this.table, asked.numbers))
+      : [];
+    const byId: ChangeEntry[] = asked.ids.length ? await this.conn.run('read changefeed', entriesById(this.conn.db, this.table, asked.ids)) : [];
+    return this.#reader.acceptOutstanding(asked, byNumber, byId);
   }
 
-  /** One page of the entries from `from` up to `through` (the end when undefined). */
-  private async readRange(from: RawTime, through: Bound | undefined, after: Position | undefined): Promise<ChangeEntry[]> {
-    const term = overlapEntries(this.conn.db, this.table, from, through, after, BATCH);
-    return (await this.conn.run('read changefeed', term, { runOptions: RAW })) as ChangeEntry[];
-  }
-
-  /** Fetches and delivers the late entries the wake-up reported. */
-  private async readLate(): Promise<ChangeEvent[]> {
-    const ids = this.#reader.takeLate();
-    if (ids.length === 0) return [];
-    const entries = (await this.conn.run('read changefeed', entriesById(this.conn.db, ids), { runOptions: RAW })) as ChangeEntry[];
-    return this.#reader.acceptLate(entries);
+  /** Reads the pending entry at the head with the events its state shows, and delivers them. */
+  private async readResolved(id: string): Promise<ChangeEvent[]> {
+    const [entry] = (await this.conn.run('read changefeed', entriesById(this.conn.db, this.table, [id]))) as ChangeEntry[];
+    return this.#reader.acceptResolved(id, entry);
   }
 
   /**
    * Waits for the wake-up to report entries (taking every report already received), for the
-   * poll interval, or for the end of the feed. A report of dropped reports (an overflow)
-   * closes the wake-up, so the overlap is re-read.
+   * reader's next due time, at most `heartbeatInterval` (then the log is read again anyway),
+   * or for the end of the feed. A wake-up silent for `heartbeatInterval` has its connection
+   * pinged first; a report of dropped reports (an overflow) closes the wake-up.
    */
   private async waitForWakeUp(signal: AbortSignal): Promise<void> {
+    const { heartbeatInterval, pollInterval } = this.conn.options;
+    const due = this.#reader.nextDue() ?? Number.POSITIVE_INFINITY;
     const live = this.#live;
-    if (!live) return pause(this.conn.options.pollInterval, signal);
-    // The poll timer ends with the wait, whichever way it ends (a busy feed waits often).
+    if (!live) return pause(Math.min(pollInterval, due), signal);
+    if (Date.now() - this.#heard >= heartbeatInterval) {
+      if (!(await this.conn.ping(live.connection))) return this.dropLive();
+      this.#heard = Date.now();
+    }
+    const wait = Math.min(heartbeatInterval - (Date.now() - this.#heard), due);
+    // The timer ends with the wait, whichever way it ends (a busy feed waits often).
     const waited = new AbortController();
     const both = typeof AbortSignal.any === 'function' ? AbortSignal.any([signal, waited.signal]) : signal;
-    const timeout = pause(this.conn.options.pollInterval, both).then((): typeof NOTHING => NOTHING);
+    const timeout = pause(Math.max(0, wait), both).then((): typeof NOTHING => NOTHING);
     let report: LiveReport | typeof NOTHING = await Promise.race([this.next$(live), timeout]).finally(() => waited.abort());
     while (report !== NOTHING) {
       this.#pending = undefined;
+      this.#heard = Date.now();
       if (this.#reader.report(report) === 'overflow') return this.dropLive();
       // Take the reports already received before reading the log again.
       const received = new Promise<typeof NOTHING>((resolve) => setImmediate(() => resolve(NOTHING)));
@@ -184,9 +184,9 @@ export class RethinkChangeFeed extends ChangeFeed {
   }
 
   /** The wake-up's next report (one request in flight at a time, kept across waits). */
-  private next$(live: RCursor<LiveReport>): Promise<LiveReport> {
+  private next$(live: OpenCursor<LiveReport>): Promise<LiveReport> {
     if (!this.#pending) {
-      this.#pending = live.next();
+      this.#pending = live.cursor.next();
       // Handled here too: a request left pending when the feed stops must not reject unheard.
       this.#pending.catch(() => undefined);
     }
@@ -196,17 +196,6 @@ export class RethinkChangeFeed extends ChangeFeed {
   protected override async stop(): Promise<void> {
     this.dropLive();
   }
-}
-
-/**
- * True for failures a feed rides out: a lost or unreachable server, or a table briefly
- * unavailable (a changefeed is aborted while its table is reconfigured). A missing database
- * or table is not: nobody will bring it back by waiting.
- */
-function isTransient(error: unknown): boolean {
-  if (isConnectionFailure(error)) return true;
-  const message = error instanceof Error ? `${error.message} ${(error.cause as Error | undefined)?.message ?? ''}` : '';
-  return /unavailable|primary replica|Changefeed aborted/i.test(message) && !/does not exist/.test(message);
 }
 
 /**

@@ -1,22 +1,29 @@
 /**
  * The RethinkDB connection: a few driver connections (see pool.ts), opened on first use.
  *
- * Retries: a failure to reach the server is retried with backoff up to `maxTries`, then
- * reported as ConnectionError. A read that loses its connection is retried too. A write that
- * loses its connection after it was sent is not: the server may have applied it, and
- * RethinkDB has no transaction to roll it back, so the caller gets a ConnectionError saying
- * the outcome is unknown. A query the server refuses is mapped at once, never retried.
+ * Retries. Every query this backend sends may be sent again: reads, schema changes guarded
+ * by "unless it exists", reconfigurations (they set a layout), and writes, which are logged
+ * writes (changelog.ts) whose second run changes nothing the first one did. So a query is
+ * tried again, with backoff, up to `maxTries`, when it fails for a transient reason: the
+ * server cannot be reached, the connection is lost, no answer comes within `queryTimeout`
+ * (the connection is then closed as dead), or a table is briefly unavailable (resharding,
+ * reconfiguration, a new primary replica). The last failure is reported as ConnectionError;
+ * for a write, saying that it may or may not have been applied. A query the server refuses
+ * for any other reason is mapped at once, never retried.
+ *
+ * Results are unescaped on the way back (documents.ts): user JSON comes back as written.
  */
 import { randomBytes } from 'node:crypto';
-import { type RCursor, type RFeed, type RQuery, type RunOptions, r } from 'rethinkdb-ts';
+import { type Connection as DriverConnection, type RCursor, type RFeed, type RQuery, type RunOptions, r } from 'rethinkdb-ts';
 import type { ResolvedConfig } from '../../lib/config';
 import { Connection } from '../../lib/connection';
-import { ConnectionError } from '../../lib/errors';
+import { BackendError, ConnectionError } from '../../lib/errors';
 import { withRetries } from '../../lib/retry';
 import { pruneEntries } from './changelog';
-import { indeterminateWrite, isConnectionFailure, mapRethinkError, shortMessage } from './errors';
+import { unescapeKeys } from './documents';
+import { indeterminateWrite, isTransient, isUnavailable, mapRethinkError, shortMessage } from './errors';
 import { type ResolvedRethinkOptions, connectOptions, rethinkOptions, serverLocation } from './options';
-import { ConnectionPool } from './pool';
+import { ConnectionPool, withDeadline } from './pool';
 import type { Writer } from './terms';
 
 /** Write queries between two prunings of the change log. */
@@ -29,10 +36,22 @@ const PRUNE_EVERY = 1000;
  * await conn.run('store block', term, { write: true });
  */
 export interface RunSettings {
-  /** The query writes: it is not retried once sent. */
+  /** The query writes: a final failure says its outcome is unknown. */
   write?: boolean;
   /** Driver run options (`timeFormat`, `arrayLimit`, ...). */
   runOptions?: RunOptions;
+}
+
+/**
+ * A changefeed cursor and the driver connection it runs on (a feed pings that connection when
+ * the cursor stays silent).
+ *
+ * @example
+ * const { cursor, connection }: OpenCursor<Change> = await conn.cursor('open changefeed', term);
+ */
+export interface OpenCursor<T> {
+  cursor: RCursor<T>;
+  connection: DriverConnection;
 }
 
 /**
@@ -78,58 +97,87 @@ export class RethinkConnection extends Connection {
   }
 
   /**
-   * Runs a query and returns its result (a cursor's rows as an array); failures are mapped to
-   * chainstore errors. `what` names the operation for messages.
+   * Runs a query and returns its result (a cursor's rows as an array), unescaped; transient
+   * failures are retried (see the top of this file), the last one mapped to a chainstore
+   * error. `what` names the operation for messages.
    *
    * @example
    * const block = await conn.run('get block', table(conn.db, 'blocks').get(1));
    */
   run<T>(what: string, term: RQuery<T>, settings: RunSettings = {}): Promise<T> {
     const { write = false, runOptions } = settings;
-    return this.attempt(what, async () => {
+    let sent = false;
+    return this.attempt(what, write, () => sent, async () => {
+      sent = false;
       const connection = await this.pool.acquire();
-      try {
-        return await term.run(connection, runOptions);
-      } catch (error) {
-        if (write && isConnectionFailure(error)) throw indeterminateWrite(what, error);
-        throw error;
-      }
+      sent = true;
+      return unescapeKeys(await withDeadline(connection, term.run(connection, runOptions), this.options.queryTimeout));
     }).finally(() => {
       if (write) this.countWrite();
     });
   }
 
   /**
-   * Opens a changefeed cursor (retried like a read until it is open).
+   * Opens a changefeed cursor (retried like a read until it is open; the opening, not the
+   * feed, has the query deadline) and gives it with the driver connection it runs on.
    *
    * @example
-   * const cursor = await conn.cursor('open changefeed', table(conn.db, 'changes').changes());
+   * const { cursor, connection } = await conn.cursor('open changefeed', liveEntries(conn.db, 'blocks'));
    */
-  cursor<T>(what: string, term: RFeed<T>, runOptions?: RunOptions): Promise<RCursor<T>> {
-    return this.attempt(what, async () => term.run(await this.pool.acquire(), runOptions));
-  }
-
-  /** Runs `work` with retries while the server cannot be reached; maps the final failure. */
-  private attempt<T>(what: string, work: () => Promise<T>): Promise<T> {
-    return withRetries(work, {
-      backend: 'rethinkdb',
-      maxTries: this.config.maxTries,
-      retryable: (error) => !this.closed && !(error instanceof ConnectionError) && isConnectionFailure(error),
-      giveUp: (error, tries) => this.giveUp(what, error, tries),
+  cursor<T>(what: string, term: RFeed<T>, runOptions?: RunOptions): Promise<OpenCursor<T>> {
+    return this.attempt(what, false, () => false, async () => {
+      const connection = await this.pool.acquire();
+      const cursor = await withDeadline(connection, term.run(connection, runOptions), this.options.queryTimeout);
+      return { cursor, connection };
     });
   }
 
-  private giveUp(what: string, error: unknown, tries: number): Error {
+  /**
+   * True if `connection` answers a trivial query within `heartbeatInterval`; if it does not,
+   * it is closed as dead (failing every query and cursor on it) and false is returned.
+   *
+   * @example
+   * if (!(await conn.ping(connection))) reopenTheFeed();
+   */
+  async ping(connection: DriverConnection): Promise<boolean> {
+    if (!connection.open) return false;
+    try {
+      await withDeadline(connection, r.expr(1).run(connection), this.options.heartbeatInterval);
+      return true;
+    } catch {
+      connection.close().catch(() => undefined);
+      return false;
+    }
+  }
+
+  /** Runs `work` with retries while it fails for a transient reason; maps the final failure. */
+  private attempt<T>(what: string, write: boolean, sent: () => boolean, work: () => Promise<T>): Promise<T> {
+    return withRetries(work, {
+      backend: 'rethinkdb',
+      maxTries: this.config.maxTries,
+      // A chainstore error thrown inside (a closed connection) is final.
+      retryable: (error) => !this.closed && !(error instanceof BackendError) && isTransient(error),
+      giveUp: (error, tries) => this.giveUp(what, write && sent(), error, tries),
+    });
+  }
+
+  private giveUp(what: string, unanswered: boolean, error: unknown, tries: number): Error {
     if (this.closed) return new ConnectionError('rethinkdb', `${what}: the connection is closed`, { cause: error });
-    if (error instanceof ConnectionError || !isConnectionFailure(error)) return mapRethinkError(error, what);
-    const count = `${tries} ${tries === 1 ? 'try' : 'tries'}`;
-    return new ConnectionError('rethinkdb', `${what}: could not reach ${this.location} after ${count}: ${shortMessage(error)}`, { cause: error });
+    if (error instanceof BackendError || !isTransient(error)) return mapRethinkError(error, what);
+    const count = `after ${tries} ${tries === 1 ? 'try' : 'tries'}`;
+    if (isUnavailable(error)) {
+      return new ConnectionError('rethinkdb', `${what}: the table stayed unavailable ${count} (it may be being reconfigured): ${shortMessage(error)}`, {
+        cause: error,
+      });
+    }
+    if (unanswered) return indeterminateWrite(what, `from ${this.location} ${count}`, error);
+    return new ConnectionError('rethinkdb', `${what}: could not reach ${this.location} ${count}: ${shortMessage(error)}`, { cause: error });
   }
 
   /** Every so many writes, drops change-log entries beyond the retention (housekeeping only). */
   private countWrite(): void {
     if (++this.#writes % PRUNE_EVERY !== 0 || this.closed) return;
-    this.run('prune change log', pruneEntries(this.db, this.options.changeLogRetention)).catch(() => undefined);
+    this.run('prune change log', pruneEntries(this.db, this.options.changeLogRetention), { write: true }).catch(() => undefined);
   }
 
   protected override async release(): Promise<void> {

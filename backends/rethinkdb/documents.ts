@@ -1,26 +1,70 @@
 /**
  * The documents the rethinkdb backend stores, built from public records on the client.
  *
- * Each carries a `seq` stamp, `[r.now(), writer, n]`: the time the query reached the server
- * (one value for the whole query), the writing connection's random id, and that connection's
- * counter, which grows with every document it writes. Ordered by `seq`, documents come out in
- * the order their writes reached the server, and in batch order within one write; writes from
- * two connections in the same millisecond are ordered by writer id. Sequential writes
- * through one server are ordered by its clock; a server whose clock steps back orders by it.
+ * Each carries `seq`, given here as the document's index in its batch; the query that writes
+ * it prefixes the number of its change-log entry (changelog.ts), making `[number, index]`:
+ * documents sort in the order their writes took their numbers, then in batch order.
+ *
+ * User JSON and pseudo-types. The server reads any object with a `$reql_type$` key as one of
+ * its own types (TIME, BINARY, GEOMETRY, ...): it refuses the document ("Unknown $reql_type$")
+ * or stores something else than was written, and the driver converts such objects on the way
+ * back. So every key of user JSON (asset data, metadata, a transaction, validators) made of
+ * tildes and then `$reql_type$` gets one more tilde on the way in ({@link escapeKeys}) and
+ * loses one on the way out ({@link unescapeKeys}): `$reql_type$` is stored as
+ * `~$reql_type$`, `~$reql_type$` as `~~$reql_type$`, and so on, so every key comes back as
+ * written. Keys of our own fields never have that form, and a pseudo-type the server sends
+ * (`$reql_type$` itself, no tilde) is left alone, so unescaping may run over any result.
  */
 import { createHash } from 'node:crypto';
-import { type RValue, r } from 'rethinkdb-ts';
 import { type AbciChain, type Asset, type Block, type Election, type Metadata, type OutputRef, type PreCommitState, type Transaction, type Utxo, type ValidatorSet, assetIdOf, spentRefsOf } from '../../lib/model';
 import { searchableText } from '../../lib/search';
 
+/** A key the server would read as a pseudo-type, with any tildes an escape added before it. */
+const RESERVED_KEY = /^~*\$reql_type\$$/;
+/** A key as escaped: at least one tilde before `$reql_type$`. */
+const ESCAPED_KEY = /^~+\$reql_type\$$/;
+
+/** Renames keys anywhere in `value`; copies only the objects and arrays that change. */
+function renameKeys<T>(value: T, rename: (key: string) => string | undefined): T {
+  if (Array.isArray(value)) {
+    let copy: unknown[] | undefined;
+    value.forEach((item, i) => {
+      const renamed = renameKeys(item, rename);
+      if (renamed !== item) (copy ??= [...value])[i] = renamed;
+    });
+    return (copy ?? value) as T;
+  }
+  if (value === null || typeof value !== 'object') return value;
+  let changed = false;
+  const entries = Object.entries(value).map(([key, item]) => {
+    const newKey = rename(key) ?? key;
+    const newItem = renameKeys(item, rename);
+    if (newKey !== key || newItem !== item) changed = true;
+    return [newKey, newItem] as const;
+  });
+  return changed ? (Object.fromEntries(entries) as T) : value;
+}
+
 /**
- * A `seq` stamp: `[r.now(), writer, n]` (a ReQL expression; the time is the server's).
+ * User JSON as stored: every key of the form `~…~$reql_type$` gets one more tilde, so the
+ * server reads no pseudo-type in it. Returns `value` itself when no key needs it.
  *
  * @example
- * stamp('6f1c0d2a9b3e4f50', 41);   // [r.now(), '6f1c0d2a9b3e4f50', 41]
+ * escapeKeys({ $reql_type$: 'TIME', note: { '~$reql_type$': 1 } });   // { '~$reql_type$': 'TIME', note: { '~~$reql_type$': 1 } }
  */
-export function stamp(writer: string, n: number): RValue {
-  return [r.now(), writer, n];
+export function escapeKeys<T>(value: T): T {
+  return renameKeys(value, (key) => (RESERVED_KEY.test(key) ? `~${key}` : undefined));
+}
+
+/**
+ * JSON as written, from JSON as stored: undoes {@link escapeKeys}. Returns `value` itself
+ * when no key needs it.
+ *
+ * @example
+ * unescapeKeys({ '~$reql_type$': 'TIME' });   // { $reql_type$: 'TIME' }
+ */
+export function unescapeKeys<T>(value: T): T {
+  return renameKeys(value, (key) => (ESCAPED_KEY.test(key) ? key.slice(1) : undefined));
 }
 
 /**
@@ -39,13 +83,13 @@ function distinct<T>(values: Iterable<T>, keyOf: (value: T) => string = String):
 }
 
 /**
- * A transaction as stored: the whole transaction under `body`, and the fields its lookups are
- * indexed on (see tables.ts).
+ * A transaction as stored: the whole transaction under `body` (keys escaped), and the fields
+ * its lookups are indexed on (see tables.ts). `seq` is its index in the batch.
  *
  * @example
- * transactionDoc(transferTx, stamp(writer, 7)).spends;   // [[createTx.id, 0]]
+ * transactionDoc(transferTx, 7).spends;   // [[createTx.id, 0]]
  */
-export function transactionDoc(tx: Transaction, seq: RValue) {
+export function transactionDoc(tx: Transaction, seq: number) {
   const assetId = assetIdOf(tx);
   const owners = distinct(tx.outputs.flatMap((output) => output.public_keys));
   const soleOwners = distinct(tx.outputs.filter((output) => output.public_keys.length === 1).map((output) => output.public_keys[0]));
@@ -61,7 +105,7 @@ export function transactionDoc(tx: Transaction, seq: RValue) {
     asset_owners: soleOwners.map((key) => [assetId, key]),
     spends: spends.map((pair) => [...pair]),
     seq,
-    body: tx,
+    body: escapeKeys(tx),
   };
 }
 
@@ -69,29 +113,29 @@ export function transactionDoc(tx: Transaction, seq: RValue) {
  * Asset data as stored, with the text the search scans (the string values of the data).
  *
  * @example
- * assetDoc({ id, data: { title: 'blue mug' } }, seq).text;   // 'blue mug'
+ * assetDoc({ id, data: { title: 'blue mug' } }, 0).text;   // 'blue mug'
  */
-export function assetDoc(asset: Asset, seq: RValue) {
-  return { id: asset.id, data: asset.data, text: searchableText(asset.data), seq };
+export function assetDoc(asset: Asset, seq: number) {
+  return { id: asset.id, data: escapeKeys(asset.data), text: searchableText(asset.data), seq };
 }
 
 /**
  * Metadata as stored, with the text the search scans.
  *
  * @example
- * metadataDoc({ id, metadata: { note: 'refund' } }, seq).text;   // 'refund'
+ * metadataDoc({ id, metadata: { note: 'refund' } }, 0).text;   // 'refund'
  */
-export function metadataDoc(metadata: Metadata, seq: RValue) {
-  return { id: metadata.id, metadata: metadata.metadata, text: searchableText(metadata.metadata), seq };
+export function metadataDoc(metadata: Metadata, seq: number) {
+  return { id: metadata.id, metadata: escapeKeys(metadata.metadata), text: searchableText(metadata.metadata), seq };
 }
 
 /**
  * A block as stored.
  *
  * @example
- * blockDoc({ height: 1, app_hash: 'ab', transactions: [] }, seq);
+ * blockDoc({ height: 1, app_hash: 'ab', transactions: [] }, 0);
  */
-export function blockDoc(block: Block, seq: RValue) {
+export function blockDoc(block: Block, seq: number) {
   return { height: block.height, app_hash: block.app_hash, transactions: block.transactions, seq };
 }
 
@@ -109,9 +153,9 @@ export function utxoKey(ref: OutputRef): string {
  * A UTXO as stored.
  *
  * @example
- * utxoDoc(utxo, seq).id;   // utxoKey(utxo)
+ * utxoDoc(utxo, 0).id;   // utxoKey(utxo)
  */
-export function utxoDoc(utxo: Utxo, seq: RValue) {
+export function utxoDoc(utxo: Utxo, seq: number) {
   const { transaction_id, output_index, amount, asset_id, condition_uri } = utxo;
   return { id: utxoKey(utxo), transaction_id, output_index, amount, asset_id, condition_uri, seq };
 }
@@ -120,9 +164,9 @@ export function utxoDoc(utxo: Utxo, seq: RValue) {
  * The pre-commit record as stored (one document, always the same id).
  *
  * @example
- * preCommitDoc({ height: 5, transactions: [] }, seq).id;   // 'pre_commit'
+ * preCommitDoc({ height: 5, transactions: [] }, 0).id;   // 'pre_commit'
  */
-export function preCommitDoc(state: PreCommitState, seq: RValue) {
+export function preCommitDoc(state: PreCommitState, seq: number) {
   return { id: PRE_COMMIT_ID, height: state.height, transactions: state.transactions, seq };
 }
 
@@ -130,10 +174,10 @@ export function preCommitDoc(state: PreCommitState, seq: RValue) {
  * A validator set as stored.
  *
  * @example
- * validatorSetDoc({ height: 10, validators: [] }, seq);
+ * validatorSetDoc({ height: 10, validators: [] }, 0);
  */
-export function validatorSetDoc(set: ValidatorSet, seq: RValue) {
-  return { height: set.height, validators: set.validators, seq };
+export function validatorSetDoc(set: ValidatorSet, seq: number) {
+  return { height: set.height, validators: escapeKeys(set.validators), seq };
 }
 
 /**
@@ -151,9 +195,9 @@ export function electionKey(electionId: string, height: number): string {
  * An election record as stored.
  *
  * @example
- * electionDoc({ election_id: 'e1', height: 12, is_concluded: false }, seq).id;   // electionKey('e1', 12)
+ * electionDoc({ election_id: 'e1', height: 12, is_concluded: false }, 0).id;   // electionKey('e1', 12)
  */
-export function electionDoc(election: Election, seq: RValue) {
+export function electionDoc(election: Election, seq: number) {
   const { election_id, height, is_concluded } = election;
   return { id: electionKey(election_id, height), election_id, height, is_concluded, seq };
 }
@@ -162,9 +206,9 @@ export function electionDoc(election: Election, seq: RValue) {
  * An ABCI chain as stored.
  *
  * @example
- * abciChainDoc({ height: 1, chain_id: 'chain-A', is_synced: true }, seq);
+ * abciChainDoc({ height: 1, chain_id: 'chain-A', is_synced: true }, 0);
  */
-export function abciChainDoc(chain: AbciChain, seq: RValue) {
+export function abciChainDoc(chain: AbciChain, seq: number) {
   return { height: chain.height, chain_id: chain.chain_id, is_synced: chain.is_synced, seq };
 }
 

@@ -7,6 +7,14 @@
  * (`ECONNREFUSED`, ...), which counts as a connection failure too. The driver's own message
  * ends with the whole query pretty-printed; chainstore's messages use only its first line
  * (`msg`), so a failed 100,000-document insert does not make a message of megabytes.
+ *
+ * A third kind is neither: the server is reachable but a table is briefly unavailable, as
+ * when it is resharded or reconfigured, or its primary replica is lost and a new one is being
+ * elected. The server then fails the query with `Cannot perform read: ...` / `Cannot perform
+ * write: ...` (ReqlOpFailedError: not performed; ReqlOpIndeterminateError: perhaps
+ * performed) or aborts a changefeed (`Changefeed aborted (table unavailable)`). Those are
+ * transient: every query this backend sends may be repeated (connection.ts), so they are
+ * retried like a lost connection, and reported as ConnectionError when the retries run out.
  */
 import { RethinkDBErrorType, isRethinkDBError } from 'rethinkdb-ts';
 import { BackendError, ConnectionError, OperationError } from '../../lib/errors';
@@ -40,6 +48,57 @@ export function isConnectionFailure(error: unknown): boolean {
 }
 
 /**
+ * What the server says when a table cannot serve a query for now. Sources: RethinkDB 2.4's
+ * `real_table_t` ("Cannot perform read: %s", "Cannot perform write: %s", "System
+ * configuration changed while performing read/write"), its query routing ("primary replica
+ * for shard ... not available"), and its changefeeds ("Changefeed aborted (table
+ * unavailable)", "Unable to retrieve the start stamps. Did you just reshard?"). A dropped
+ * table also aborts feeds as "unavailable": reopening the feed then fails with "does not
+ * exist", which is not transient.
+ */
+const UNAVAILABLE = [
+  /^Cannot perform (read|write): /i,
+  /primary replica/i,
+  /^System configuration changed while performing/i,
+  /^Changefeed aborted \((table )?unavailable\)/i,
+  /Did you just reshard\?/i,
+];
+
+/** Server error types that may carry an availability failure. */
+const UNAVAILABLE_TYPES = new Set<RethinkDBErrorType>([RethinkDBErrorType.OP_FAILED, RethinkDBErrorType.OP_INDETERMINATE, RethinkDBErrorType.UNKNOWN]);
+
+/**
+ * True if the server refused the query only because a table is unavailable for now (being
+ * resharded, reconfigured, or electing a primary replica): worth another try.
+ *
+ * @example
+ * isUnavailable(new RethinkDBError('Cannot perform read: primary replica for shard ["", +inf) not available', { responseErrorType: ErrorType.OP_FAILED }));   // true
+ */
+export function isUnavailable(error: unknown): boolean {
+  if (error instanceof BackendError) return error instanceof ConnectionError && error.cause !== undefined && isUnavailable(error.cause);
+  if (!isRethinkDBError(error) || !UNAVAILABLE_TYPES.has(error.type)) return false;
+  const text = serverMessage(error);
+  return !/does not exist/i.test(text) && UNAVAILABLE.some((pattern) => pattern.test(text));
+}
+
+/**
+ * True if another try may succeed: the connection failed or was lost, a query got no answer
+ * in time, or a table was briefly unavailable.
+ *
+ * @example
+ * if (isTransient(error)) await pause(pollInterval);
+ */
+export function isTransient(error: unknown): boolean {
+  return isConnectionFailure(error) || isUnavailable(error);
+}
+
+/** The server's own message, without the query the driver prints after it. */
+function serverMessage(error: Error): string {
+  const msg = (error as { msg?: unknown }).msg;
+  return typeof msg === 'string' && msg ? msg : error.message.split('\n')[0];
+}
+
+/**
  * The driver error's message without the query it prints after it, on one line.
  *
  * @example
@@ -47,8 +106,7 @@ export function isConnectionFailure(error: unknown): boolean {
  */
 export function shortMessage(error: unknown): string {
   if (isRethinkDBError(error)) {
-    const msg = (error as { msg?: unknown }).msg;
-    const text = typeof msg === 'string' && msg ? msg : error.message.split('\n')[0];
+    const text = serverMessage(error);
     const cause = error.cause instanceof Error ? ` (${error.cause.message})` : '';
     return oneLine(`${text.replace(/\s+in:?$/, '')}${cause}`);
   }
@@ -64,8 +122,9 @@ function hint(message: string): string {
 }
 
 /**
- * Wraps a driver error; chainstore errors pass through unchanged. Connection failures become
- * ConnectionError, everything else OperationError; `what` names the operation.
+ * Wraps a driver error; chainstore errors pass through unchanged. Connection failures and a
+ * table unavailable for now become ConnectionError (callers treat both as "try again later"),
+ * everything else OperationError; `what` names the operation.
  *
  * @example
  * try { ... } catch (e) { throw mapRethinkError(e, 'store block') }
@@ -75,23 +134,24 @@ export function mapRethinkError(error: unknown, what: string): Error {
   const message = shortMessage(error);
   const kind = isRethinkDBError(error) ? ` (${(error as Error).name})` : '';
   const text = `${what} failed: ${message}${kind}${hint(message)}`;
-  if (isConnectionFailure(error) || (isRethinkDBError(error) && error.type === RethinkDBErrorType.AUTH)) {
+  if (isTransient(error) || (isRethinkDBError(error) && error.type === RethinkDBErrorType.AUTH)) {
     return new ConnectionError(BACKEND, text, { cause: error });
   }
   return new OperationError(BACKEND, text, { cause: error });
 }
 
 /**
- * The error for a write whose connection was lost after the query was sent: the server may
- * or may not have applied it, so it is not retried (a retry could apply it twice).
+ * The error for a write whose tries all ended without an answer: the server may or may not
+ * have applied it. Every write of this backend may be repeated (changelog.ts), so the caller
+ * can simply run it again.
  *
  * @example
- * throw indeterminateWrite('write transactions', socketError);
+ * throw indeterminateWrite('write transactions', 'after 3 tries', socketError);
  */
-export function indeterminateWrite(what: string, cause: unknown): ConnectionError {
+export function indeterminateWrite(what: string, tries: string, cause: unknown): ConnectionError {
   return new ConnectionError(
     BACKEND,
-    `${what}: the connection was lost while the write ran; it may or may not have been applied (${shortMessage(cause)})`,
+    `${what}: no answer ${tries} (${shortMessage(cause)}); the write may or may not have been applied, and repeating it is safe`,
     { cause },
   );
 }

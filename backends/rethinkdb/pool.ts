@@ -6,8 +6,51 @@
  * application's own use of rethinkdb-ts) would close each other's queries. `r.connect`
  * makes independent connections; RethinkDB multiplexes concurrent queries over each, so a
  * handful, used in turn, is a pool.
+ *
+ * Dead peers. A path that drops silently (a NAT entry expiring, a partition, a host gone
+ * without a FIN or RST) leaves the socket "open" with nothing coming back, and the driver
+ * waits for an answer forever. {@link withDeadline} bounds that wait: a query without an
+ * answer in time closes its connection (every query multiplexed on it fails at once, as it
+ * would have sooner or later) and fails with a socket timeout that the retry logic treats as
+ * a lost connection; the pool replaces a closed connection on its next turn.
  */
 import type { Connection as DriverConnection } from 'rethinkdb-ts';
+
+/**
+ * The error of a query that got no answer in time: shaped as a socket timeout (`ETIMEDOUT`),
+ * which errors.ts counts as a lost connection.
+ *
+ * @example
+ * throw noAnswer(60_000);
+ */
+export function noAnswer(ms: number): Error & { code: string } {
+  return Object.assign(new Error(`no answer within ${ms} ms; the connection was closed as dead`), { code: 'ETIMEDOUT' });
+}
+
+/**
+ * Waits for `work` (a query running on `connection`) at most `ms` milliseconds (0: no limit);
+ * past that, closes the connection and rejects with {@link noAnswer}. The late outcome of
+ * `work` is dropped (closing the connection fails it).
+ *
+ * @example
+ * const rows = await withDeadline(connection, term.run(connection), 60_000);
+ */
+export async function withDeadline<T>(connection: DriverConnection, work: Promise<T>, ms: number): Promise<T> {
+  if (ms <= 0) return work;
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      work.catch(() => undefined);
+      connection.close().catch(() => undefined);
+      reject(noAnswer(ms));
+    }, ms);
+  });
+  try {
+    return await Promise.race([work, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /**
  * Up to `size` driver connections, handed out in turn; a connection found closed (the server

@@ -7,7 +7,15 @@
  * before anything is written (the usual case writes nothing); a key stored by a concurrent
  * writer between that check and the insert is caught by the insert itself (conflict
  * `error`): the rest of the batch is then written, and the error lists exactly the keys that
- * were not. Large batches are written as several queries (a query is limited to 64 MB).
+ * were not.
+ *
+ * Batches. A batch is written as several queries, each within two limits: at most
+ * ENTRY_SIZE records per table (one change-log entry each, changelog.ts) and at most
+ * WRITE_BYTES of documents. RethinkDB refuses a query over its size limit (64 MB up to 2.3,
+ * 128 MB in 2.4: `TOO_LARGE_QUERY_SIZE` in the server's protocols.cc) and an array over
+ * 100,000 elements (the default `arrayLimit`); a change-log entry holds the events of its
+ * query, and RethinkDB advises documents under 16 MB. Lookups pass at most KEYS_PER_LOOKUP
+ * keys in one array.
  *
  * `commitBlock` is not overridden: the step-by-step protocol registered for the base
  * Connection serves this backend, and `recover()` repairs a crash between its steps.
@@ -18,10 +26,10 @@ import { DuplicateKeyError, OperationError, describeKeys } from '../../lib/error
 import { type Asset, type Metadata, type Transaction, repeatedKeys } from '../../lib/model';
 import type * as query from '../../lib/query';
 import { inOrderOf } from '../../lib/model';
+import { ENTRY_SIZE, type Key, type WriteOutcome } from './changelog';
 import type { RethinkConnection } from './connection';
 import { planFor, textSearchTerm } from './search';
 import {
-  type InsertOutcome,
   assetTokensTerm,
   blocksWithTransactionTerm,
   deleteAtHeightTerm,
@@ -54,10 +62,16 @@ import {
   writeTransactionsTerm,
 } from './terms';
 
-/** Transactions per write query (with their asset data and metadata, a few MB). */
-const TRANSACTIONS_PER_WRITE = 2000;
-/** Small records (assets, outputs, references, ids) per query. */
-const RECORDS_PER_QUERY = 10_000;
+/**
+ * Bytes of documents per write query: far below the server's limit on a query, and so the
+ * most one change-log entry holds.
+ */
+const WRITE_BYTES = 4 * 1024 * 1024;
+/**
+ * Transactions deleted per query: a delete first copies the records it deletes into its
+ * pending change-log entry (changelog.ts), and their size is known only to the server.
+ */
+const DELETIONS_PER_QUERY = 100;
 /** Keys per lookup: `getAll` takes them as one array, and server arrays hold at most 100,000. */
 const KEYS_PER_LOOKUP = 50_000;
 /** The scan of a text search sorts its matches in memory: let it sort more than 100,000. */
@@ -69,6 +83,40 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
 }
+
+/** The size of a value as JSON, in bytes: about what it adds to a query. */
+const jsonBytes = (value: unknown): number => Buffer.byteLength(JSON.stringify(value) ?? '');
+
+/**
+ * Consecutive slices of at most `count` items and at most `bytes` of `size` (an item larger
+ * than `bytes` goes alone: the server says whether it fits).
+ *
+ * @example
+ * writeBatches(txs, (tx) => 3 * jsonBytes(tx));
+ */
+export function writeBatches<T>(items: readonly T[], size: (item: T) => number, count = ENTRY_SIZE, bytes = WRITE_BYTES): T[][] {
+  const out: T[][] = [];
+  let batch: T[] = [];
+  let total = 0;
+  for (const item of items) {
+    const itemBytes = size(item);
+    if (batch.length && (batch.length >= count || total + itemBytes > bytes)) {
+      out.push(batch);
+      batch = [];
+      total = 0;
+    }
+    batch.push(item);
+    total += itemBytes;
+  }
+  if (batch.length) out.push(batch);
+  return out;
+}
+
+/**
+ * What a transaction adds to its write: the transaction, and its asset data and metadata
+ * again in their own documents, with their text.
+ */
+const transactionBytes = (tx: Transaction): number => 3 * jsonBytes(tx);
 
 const ids = (records: readonly { id: string }[]) => records.map((record) => record.id);
 
@@ -94,30 +142,23 @@ async function refuseDuplicates(conn: RethinkConnection, what: string, table: 't
   if (found.length) throw duplicates(what, found);
 }
 
-/** The keys of `keys` an insert did not insert. */
-function rejectedKeys(keys: readonly (string | number)[], outcome: InsertOutcome): (string | number)[] {
-  const inserted = new Set(outcome.inserted);
-  return keys.filter((key) => !inserted.has(key));
-}
-
 /** The error for an insert that did not insert everything: duplicates, or what the server said. */
-function insertFailure(what: string, keys: readonly (string | number)[], outcome: InsertOutcome): Error {
-  const rejected = rejectedKeys(keys, outcome);
-  if (/Duplicate primary key/i.test(outcome.first_error ?? '')) return duplicates(what, rejected);
-  return new OperationError('rethinkdb', `${what} failed for ${describeKeys(rejected)}: ${outcome.first_error ?? 'unknown error'}`);
+function insertFailure(what: string, outcome: WriteOutcome): Error {
+  if (/Duplicate primary key/i.test(outcome.first_error ?? '')) return duplicates(what, outcome.rejected);
+  return new OperationError('rethinkdb', `${what} failed for ${describeKeys(outcome.rejected)}: ${outcome.first_error ?? 'unknown error'}`);
 }
 
 /** Writes transactions with their asset data and metadata, refusing duplicates. */
 async function writeTransactions(conn: RethinkConnection, what: string, txs: readonly Transaction[]): Promise<void> {
   await refuseDuplicates(conn, what, 'transactions', ids(txs));
-  for (const batch of chunks(txs, TRANSACTIONS_PER_WRITE)) {
+  for (const batch of writeBatches(txs, transactionBytes)) {
     const outcome = await conn.run(what, writeTransactionsTerm(conn.db, batch, conn.writer), { write: true });
-    if (outcome.errors === 0) continue;
+    if (outcome.rejected.length === 0) continue;
     // A concurrent writer stored some ids first: the transactions inserted still get theirs.
-    const inserted = new Set(outcome.inserted);
-    const sides = sideRecordsTerm(conn.db, batch.filter((tx) => inserted.has(tx.id)), conn.writer);
+    const rejected = new Set<Key>(outcome.rejected);
+    const sides = sideRecordsTerm(conn.db, batch.filter((tx) => !rejected.has(tx.id)), conn.writer);
     if (sides) await conn.run(what, sides, { write: true });
-    throw insertFailure(what, ids(batch), outcome);
+    throw insertFailure(what, outcome);
   }
 }
 
@@ -131,9 +172,10 @@ async function storeNew<T extends Asset | Metadata>(
 ): Promise<void> {
   if (records.length === 0) return;
   await refuseDuplicates(conn, what, table, ids(records));
-  for (const batch of chunks(records, RECORDS_PER_QUERY)) {
+  // The data, and its text again.
+  for (const batch of writeBatches(records, (record) => 2 * jsonBytes(record))) {
     const outcome = await conn.run(what, term(conn.db, batch), { write: true });
-    if (outcome.errors) throw insertFailure(what, ids(batch), outcome);
+    if (outcome.rejected.length) throw insertFailure(what, outcome);
   }
 }
 
@@ -144,9 +186,9 @@ async function lookUp<T>(keys: readonly string[], read: (batch: string[]) => Pro
   return found;
 }
 
-/** Runs a write once per batch of `items`. */
-async function writeInBatches<T>(conn: RethinkConnection, what: string, items: readonly T[], term: (batch: T[]) => RDatum): Promise<void> {
-  for (const batch of chunks(items, RECORDS_PER_QUERY)) await conn.run(what, term(batch), { write: true });
+/** Runs a write once per batch of `items` (see {@link writeBatches}). */
+async function writeInBatches<T>(conn: RethinkConnection, what: string, items: readonly T[], term: (batch: T[]) => RDatum, count = ENTRY_SIZE): Promise<void> {
+  for (const batch of writeBatches(items, jsonBytes, count)) await conn.run(what, term(batch), { write: true });
 }
 
 /**
@@ -176,7 +218,7 @@ export const queryHandlers: HandlerMap<typeof query, typeof RethinkConnection> =
 
   async deleteTransactions(conn, txids) {
     const keys = [...new Set(txids)].filter(isStorableKey);
-    await writeInBatches(conn, 'delete transactions', keys, (batch) => deleteTransactionsTerm(conn.db, batch, conn.writer));
+    await writeInBatches(conn, 'delete transactions', keys, (batch) => deleteTransactionsTerm(conn.db, batch, conn.writer), DELETIONS_PER_QUERY);
   },
 
   async getTxidsFiltered(conn, assetId, filter) {
@@ -237,11 +279,11 @@ export const queryHandlers: HandlerMap<typeof query, typeof RethinkConnection> =
 
   async storeBlock(conn, block) {
     const outcome = await conn.run('store block', storeBlockTerm(conn.db, block, conn.writer), { write: true });
-    if (outcome.errors === 0) return;
+    if (outcome.rejected.length === 0) return;
     if (/Duplicate primary key/i.test(outcome.first_error ?? '')) {
       throw new DuplicateKeyError('rethinkdb', `store block: height ${block.height} exists`, [block.height]);
     }
-    throw insertFailure('store block', [block.height], outcome);
+    throw insertFailure('store block', outcome);
   },
 
   async getBlock(conn, height) {

@@ -8,10 +8,12 @@
  * `"<transaction_id>:<output_index>"`, an election by a digest of (election_id, height) (an
  * election id may be any string, and primary keys are limited to 127 characters).
  *
- * Every document carries `seq`: `[time the write reached the server, writer id, counter]`,
- * the order documents were written in (see documents.ts). A transaction is stored whole
- * under `body`, next to the fields its lookups are indexed on, so nothing a user writes can
- * collide with a field of ours.
+ * Every document carries `seq`: `[number of the write that stored it, index in its batch]`,
+ * the order documents were written in (the number comes from the table's change-log counter,
+ * see changelog.ts); one replaced by an upsert also keeps `prev_seq`, the stamp it replaced
+ * (how a feed tells an UPDATE from an INSERT when it reads a cut write from the state). A
+ * transaction is stored whole under `body`, next to the fields its lookups are indexed on,
+ * so nothing a user writes can collide with a field of ours.
  */
 import { type RDatum, type RValue, r } from 'rethinkdb-ts';
 import { TABLES } from '../../lib/tables';
@@ -124,8 +126,11 @@ export const TABLE_DEFINITIONS: Readonly<Record<StoredTable, TableDefinition>> =
   [CHANGES_TABLE]: {
     primaryKey: 'id',
     indexes: [
-      // Feeds read one table's entries in write order.
-      { name: 'position', key: (row) => [row('tbl'), row('at'), row('writer'), row('n'), row('chunk')] },
+      // Feeds read one table's entries in number order (counters and watermarks have no
+      // `tbl`: not indexed).
+      { name: 'tbl_seq', key: (row) => [row('tbl'), row('seq')] },
+      // Feeds find the writes still in progress when they start.
+      { name: 'tbl_state', key: (row) => [row('tbl'), row('state')] },
       // Pruning finds old entries.
       { name: 'at', key: (row) => row('at') },
     ],

@@ -3,22 +3,25 @@
  * generic's arguments in, a term out), so what reaches the server can be inspected and
  * tested without one: `r.serialize(term)` is the wire form (what the driver sends).
  *
- * Every write runs with `returnChanges` and appends its events to the change log in the same
- * query (changelog.ts). Writes draw numbers from a {@link Writer}: one for the write's
- * change-log position, then one per document for its `seq` stamp.
+ * Every write is a logged write (changelog.ts): its change-log entry is written first and
+ * completed after the change, and the whole query may be sent again after a lost answer.
+ * Each logged write takes a number from a {@link Writer} for its entry's id, so the id is
+ * fixed when the term is built and the same on every try.
  *
  * A term placed inside a function is built inside it: the driver numbers a function's
  * variables from where it is built, and a term built outside and then nested would reuse the
  * enclosing function's numbers (the unit spec checks that no term shadows a variable).
  */
 import { sideRecordsOf } from '../../lib/model';
-import { type RDatum, type RValue, r } from 'rethinkdb-ts';
+import { type RDatum, type RStream, r } from 'rethinkdb-ts';
 import type { Asset, Block, Election, Metadata, OutputRef, PreCommitState, Transaction, Utxo, ValidatorSet } from '../../lib/model';
 import type { TxidsFilter, UtxoFilter } from '../../lib/query';
 import { TABLES, type TableName } from '../../lib/tables';
-import { logChanges, logged } from './changelog';
-import { PRE_COMMIT_ID, abciChainDoc, assetDoc, blockDoc, electionDoc, electionKey, lastByKey, metadataDoc, preCommitDoc, stamp, transactionDoc, utxoDoc, utxoKey, validatorSetDoc } from './documents';
-import { TABLE_DEFINITIONS, publicRecord, table } from './tables';
+import { type WriteOutcome, type WriteSpec, loggedWrite } from './changelog';
+import { PRE_COMMIT_ID, abciChainDoc, assetDoc, blockDoc, electionDoc, electionKey, lastByKey, metadataDoc, preCommitDoc, transactionDoc, utxoDoc, utxoKey, validatorSetDoc } from './documents';
+import { publicRecord, table } from './tables';
+
+export { MAX_NESTING } from './changelog';
 
 /**
  * Who writes, and their counter: `next()` gives a number never given before by this writer.
@@ -31,14 +34,6 @@ export interface Writer {
   id: string;
   next(): number;
 }
-
-/**
- * How deep a document may nest (the driver's default, 20, is too shallow for asset data).
- *
- * @example
- * r.expr(docs, MAX_NESTING);
- */
-export const MAX_NESTING = 1000;
 
 /**
  * The most primary-key bytes RethinkDB accepts; no stored key is longer (or holds U+0000),
@@ -59,65 +54,57 @@ export function isStorableKey(key: string): boolean {
   return Buffer.byteLength(key) <= MAX_KEY_BYTES && !key.includes('\u0000');
 }
 
-/**
- * The outcome of an insert that must not replace anything.
- *
- * @example
- * const { errors, first_error, inserted }: InsertOutcome = await conn.run('store assets', storeAssetsTerm(db, assets, writer));
- */
-export interface InsertOutcome {
-  errors: number;
-  first_error: string | null;
-  /** The keys actually inserted, listed only when some were not. */
-  inserted: (string | number)[];
-}
-
 const body = (doc: RDatum) => doc('body');
 
-/** The outcome of `result`, an insert's result with its changes, keyed by `key`. */
-function outcome(result: RDatum, key: string): RValue {
-  return {
-    errors: result('errors'),
-    first_error: result('first_error').default(null),
-    inserted: r.branch(result('errors').gt(0), result('changes')('new_val')(key), []),
-  };
+/**
+ * The id of the change-log entry of the next logged write of `writer` to `tbl`.
+ *
+ * @example
+ * entryId({ id: '6f1c0d2a9b3e4f50', next: () => 41 }, 'blocks');   // '6f1c0d2a9b3e4f50:41:blocks'
+ */
+export function entryId(writer: Writer, tbl: TableName): string {
+  return `${writer.id}:${writer.next()}:${tbl}`;
 }
 
 /**
- * Inserts documents that must be new (conflict `error`), logs what was inserted, and gives
- * an {@link InsertOutcome}.
+ * One logged write of `writer`.
+ *
+ * @example
+ * logged(db, { table: 'blocks', kind: 'new', docs: [blockDoc(block, 0)] }, writer);
+ */
+export function logged(db: string, spec: WriteSpec, writer: Writer): RDatum<WriteOutcome> {
+  return loggedWrite(db, spec, entryId(writer, spec.table));
+}
+
+/**
+ * Inserts documents that must be new (a stored key is an error) and gives a
+ * {@link WriteOutcome} listing the keys not inserted.
  *
  * @example
  * insertNew(db, 'assets', assets, assetDoc, writer);
  */
-export function insertNew<T>(db: string, name: TableName, records: readonly T[], toDoc: (record: T, seq: RValue) => object, writer: Writer): RDatum<InsertOutcome> {
-  const n = writer.next();
-  const docs = records.map((record) => toDoc(record, stamp(writer.id, writer.next())));
-  return table(db, name)
-    .insert(r.expr(docs, MAX_NESTING), { conflict: 'error', returnChanges: true })
-    .do((result: RDatum) => logChanges(db, name, result('changes'), writer.id, n).do((_logged: RDatum) => outcome(result, TABLE_DEFINITIONS[name].primaryKey))) as RDatum<InsertOutcome>;
+export function insertNew<T>(db: string, name: TableName, records: readonly T[], toDoc: (record: T, seq: number) => object, writer: Writer): RDatum<WriteOutcome> {
+  return logged(db, { table: name, kind: 'new', docs: records.map(toDoc) }, writer);
 }
 
 /**
- * Inserts or replaces documents (conflict `replace`) and logs the changes.
+ * Inserts or replaces documents (a stored document is replaced unless a later write stored it).
  *
  * @example
  * upsert(db, 'validators', [set], validatorSetDoc, writer);
  */
-export function upsert<T>(db: string, name: TableName, records: readonly T[], toDoc: (record: T, seq: RValue) => object, writer: Writer): RDatum {
-  const n = writer.next();
-  const docs = records.map((record) => toDoc(record, stamp(writer.id, writer.next())));
-  return logged(db, name, table(db, name).insert(r.expr(docs, MAX_NESTING), { conflict: 'replace', returnChanges: true }), writer.id, n);
+export function upsert<T>(db: string, name: TableName, records: readonly T[], toDoc: (record: T, seq: number) => object, writer: Writer): RDatum<WriteOutcome> {
+  return logged(db, { table: name, kind: 'put', docs: records.map(toDoc) }, writer);
 }
 
 /**
- * Deletes a selection of a table and logs what was deleted.
+ * Deletes the documents of a selection (built inside the query: hence a builder).
  *
  * @example
- * remove(db, 'abci_chains', table(db, 'abci_chains').get(4), writer);
+ * remove(db, 'abci_chains', () => table(db, 'abci_chains').getAll(4), writer);
  */
-export function remove(db: string, name: TableName, selection: { delete(options: { returnChanges: boolean }): RDatum }, writer: Writer): RDatum {
-  return logged(db, name, selection.delete({ returnChanges: true }), writer.id, writer.next());
+export function remove(db: string, name: TableName, selection: () => RStream, writer: Writer): RDatum<WriteOutcome> {
+  return logged(db, { table: name, kind: 'del', selection }, writer);
 }
 
 // ---------------------------------------------------------------------------
@@ -125,32 +112,26 @@ export function remove(db: string, name: TableName, selection: { delete(options:
 // ---------------------------------------------------------------------------
 
 /**
- * Inserts transactions (conflict `error`) and, when all of them were new, their asset data
- * and metadata (replacing any stored under the same id), logging every change; gives an
- * {@link InsertOutcome} of the transactions. When some were not new, the side records are
- * left to the caller, who knows then which transactions were inserted.
+ * Inserts transactions (a stored id is an error) and, when all of them were inserted, their
+ * asset data and metadata (replacing any stored under the same id); gives the
+ * {@link WriteOutcome} of the transactions. When some were not inserted, the side records
+ * are left to the caller, who knows then which transactions were.
  *
  * @example
  * const outcome = await conn.run('write transactions', writeTransactionsTerm(db, txs, writer), { write: true });
  */
-export function writeTransactionsTerm(db: string, txs: readonly Transaction[], writer: Writer): RDatum<InsertOutcome> {
-  const n = writer.next();
-  const docs = txs.map((tx) => transactionDoc(tx, stamp(writer.id, writer.next())));
+export function writeTransactionsTerm(db: string, txs: readonly Transaction[], writer: Writer): RDatum<WriteOutcome> {
   const { assets, metadata } = sideRecordsOf(txs);
-  return table(db, 'transactions')
-    .insert(r.expr(docs, MAX_NESTING), { conflict: 'error', returnChanges: true })
-    .do((result: RDatum) =>
-      logChanges(db, 'transactions', result('changes'), writer.id, n).do((_logged: RDatum) =>
-        assets.length || metadata.length
-          ? r.branch(result('errors').eq(0), sideRecordsTerm(db, txs, writer)!.do((_stored: RDatum) => outcome(result, 'id')), outcome(result, 'id'))
-          : outcome(result, 'id'),
-      ),
-    ) as RDatum<InsertOutcome>;
+  const written = insertNew(db, 'transactions', txs, transactionDoc, writer);
+  if (!assets.length && !metadata.length) return written;
+  return written.do((outcome: RDatum) =>
+    r.branch(outcome('rejected').isEmpty(), sideRecordsTerm(db, txs, writer)!.do((_stored: RDatum) => outcome), outcome),
+  ) as RDatum<WriteOutcome>;
 }
 
 /**
- * Stores the asset data and metadata `txs` bring (replacing any stored under the same ids),
- * logging the changes; undefined when they bring none.
+ * Stores the asset data and metadata `txs` bring (replacing any stored under the same ids);
+ * undefined when they bring none.
  *
  * @example
  * const term = sideRecordsTerm(db, inserted, writer);
@@ -200,13 +181,13 @@ export function getTransactionsTerm(db: string, ids: readonly string[]) {
 }
 
 /**
- * Deletes transactions with their asset data and metadata, logging every deletion.
+ * Deletes transactions with their asset data and metadata.
  *
  * @example
  * deleteTransactionsTerm(db, [id], writer);
  */
 export function deleteTransactionsTerm(db: string, ids: readonly string[], writer: Writer): RDatum {
-  const among = (name: 'transactions' | 'assets' | 'metadata') => table(db, name).getAll(r.args([...ids]));
+  const among = (name: 'transactions' | 'assets' | 'metadata') => () => table(db, name).getAll(r.args([...ids]));
   return remove(db, 'transactions', among('transactions'), writer)
     .do((_transactions: RDatum) => remove(db, 'assets', among('assets'), writer))
     .do((_assets: RDatum) => remove(db, 'metadata', among('metadata'), writer));
@@ -362,7 +343,7 @@ export function storeUtxosTerm(db: string, utxos: readonly Utxo[], writer: Write
  */
 export function deleteUtxosTerm(db: string, refs: readonly OutputRef[], writer: Writer) {
   const keys = [...new Set(refs.map(utxoKey))];
-  return remove(db, 'utxos', table(db, 'utxos').getAll(r.args(keys)), writer);
+  return remove(db, 'utxos', () => table(db, 'utxos').getAll(r.args(keys)), writer);
 }
 
 /**
@@ -445,7 +426,7 @@ export function storeValidatorSetTerm(db: string, set: ValidatorSet, writer: Wri
  * deleteAtHeightTerm(db, 'validators', 10, writer);
  */
 export function deleteAtHeightTerm(db: string, name: 'validators' | 'abci_chains', height: number, writer: Writer) {
-  return remove(db, name, table(db, name).get(height), writer);
+  return remove(db, name, () => table(db, name).getAll(height), writer);
 }
 
 /**
@@ -482,7 +463,7 @@ export function storeElectionsTerm(db: string, elections: readonly Election[], w
  * deleteElectionsTerm(db, 12, writer);
  */
 export function deleteElectionsTerm(db: string, height: number, writer: Writer) {
-  return remove(db, 'elections', table(db, 'elections').getAll(height, { index: 'height' }), writer);
+  return remove(db, 'elections', () => table(db, 'elections').getAll(height, { index: 'height' }), writer);
 }
 
 /**

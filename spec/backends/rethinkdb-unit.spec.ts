@@ -1,17 +1,20 @@
 /**
  * The rethinkdb backend without a RethinkDB server: configuration and the driver settings it
- * becomes, lazy connecting and the retry policy (against an unreachable port, and against a
- * peer that speaks only the protocol's handshake and hangs up at the first query), error
- * mapping with the driver's own error class, the table and index definitions, the ReQL each
- * generic sends (compared as wire terms, `r.serialize(term)`), and the text-search matcher.
+ * becomes, lazy connecting, the retry policy and the query deadline (against an unreachable
+ * port, a peer that speaks only the protocol's handshake and hangs up at the first query, and
+ * a path that goes silent after the login), error mapping with the driver's own error class,
+ * the table and index definitions, the documents stored (escaping of `$reql_type$`), the ReQL
+ * each generic sends (compared as wire terms, `r.serialize(term)`, including the order in
+ * which a logged write writes its change-log entry and its change), the changefeed reader's
+ * decisions, and the text-search matcher.
  *
- * What needs a server (that the queries do what they say, the changefeed) is the conformance
- * run of rethinkdb.spec.ts.
+ * What needs a server (that the queries do what they say, the changefeed end to end) is the
+ * conformance run of rethinkdb.spec.ts.
  */
-import { sideRecordsOf } from '../../lib/model';
+import net from 'node:net';
 import { inspect } from 'node:util';
 import { expect } from 'chai';
-import { type RDatum, type RQuery, r } from 'rethinkdb-ts';
+import { type Connection as DriverConnection, type RDatum, type RQuery, r } from 'rethinkdb-ts';
 import { RethinkDBError } from 'rethinkdb-ts/lib/error/error';
 import { ErrorType, TermType } from 'rethinkdb-ts/lib/proto/enums';
 import { RethinkDBErrorType } from 'rethinkdb-ts';
@@ -31,14 +34,28 @@ import {
   schema,
 } from '../../lib';
 import { resolveConfig } from '../../lib/config';
+import { sideRecordsOf } from '../../lib/model';
 import { parseSearch } from '../../lib/search';
-import { RethinkConnection } from '../../backends/rethinkdb';
-import { configTerm, layoutTerm, reconfigureTerm } from '../../backends/rethinkdb/admin';
-import { type ChangeEntry, type Position, comparePositions, entriesAfter, entriesById, liveEntries, logChanges, overlapEntries, pruneEntries, tailRead } from '../../backends/rethinkdb/changelog';
-import { assetDoc, electionKey, lastByKey, stamp, transactionDoc, utxoKey } from '../../backends/rethinkdb/documents';
-import { indeterminateWrite, isConnectionFailure, mapRethinkError } from '../../backends/rethinkdb/errors';
-import { LogReader, SETTLE_MS, isBehind, rawTime } from '../../backends/rethinkdb/logreader';
-import { connectOptions, rethinkOptions } from '../../backends/rethinkdb/options';
+import { RethinkChangeFeed, RethinkConnection } from '../../backends/rethinkdb';
+import { configTerm, layoutTerm, reconfigureTerm, refuseTagged } from '../../backends/rethinkdb/admin';
+import {
+  type ChangeEntry,
+  ENTRY_SIZE,
+  type LoggedEvent,
+  entriesById,
+  entriesNumbered,
+  liveEntries,
+  notOlder,
+  pruneEntries,
+  startRead,
+  tailRead,
+  takeNumber,
+} from '../../backends/rethinkdb/changelog';
+import { assetDoc, electionKey, escapeKeys, lastByKey, metadataDoc, transactionDoc, unescapeKeys, utxoKey, validatorSetDoc } from '../../backends/rethinkdb/documents';
+import { indeterminateWrite, isConnectionFailure, isTransient, isUnavailable, mapRethinkError } from '../../backends/rethinkdb/errors';
+import { type LiveReport, LogReader, MAX_HOLES } from '../../backends/rethinkdb/logreader';
+import { DEFAULTS, connectOptions, rethinkOptions } from '../../backends/rethinkdb/options';
+import { writeBatches } from '../../backends/rethinkdb/query';
 import { createDatabaseTerm, createIndexTerm, createTableTerm, dropDatabaseTerm, isInitializedTerm } from '../../backends/rethinkdb/schema';
 import { type SearchPlan, planFor, searchPlan, textSearchTerm } from '../../backends/rethinkdb/search';
 import { STORED_TABLES, TABLE_DEFINITIONS, table } from '../../backends/rethinkdb/tables';
@@ -100,20 +117,102 @@ function find(term: Wire, type: number, found: Wire[][] = []): Wire[][] {
 
 const wire = (term: RQuery): Wire => JSON.parse(r.serialize(term));
 
-/** The table an INSERT or DELETE writes to. */
-const target = (write: Wire[]): string => ((write[1] as Wire[])[0] as [number, [unknown, string]])[1][1];
+/** The table a write term writes to (its first argument is a table, or a selection of one). */
+function target(write: Wire[]): string {
+  let term = (write[1] as Wire[])[0] as Wire[];
+  while (term[0] !== TermType.TABLE) term = (term[1] as Wire[])[0] as Wire[];
+  return ((term[1] as Wire[])[1]) as string;
+}
+
+const WRITES: Record<number, string> = { [TermType.INSERT]: 'insert', [TermType.REPLACE]: 'replace', [TermType.UPDATE]: 'update', [TermType.DELETE]: 'delete' };
+
+/**
+ * The writes of a term in the order the server evaluates them: a term's arguments before the
+ * term itself, and a `do` (FUNCALL) argument before the function's body. Both sides of a
+ * branch are listed, in order.
+ */
+function writeOrder(term: Wire, out: string[] = []): string[] {
+  if (!Array.isArray(term) || typeof term[0] !== 'number') {
+    if (term !== null && typeof term === 'object') for (const value of Object.values(term)) writeOrder(value, out);
+    return out;
+  }
+  const [type, args = [], optargs = {}] = term as [number, Wire[]?, Record<string, Wire>?];
+  if (type === TermType.FUNCALL) {
+    for (const arg of args.slice(1)) writeOrder(arg, out);
+    writeOrder(args[0], out);
+    return out;
+  }
+  for (const arg of args) writeOrder(arg, out);
+  for (const value of Object.values(optargs)) writeOrder(value, out);
+  if (WRITES[type]) out.push(`${WRITES[type]} ${target(term as Wire[])}`);
+  return out;
+}
+
+/** The parameters of a function term. */
+const paramsOf = (func: Wire[]): number[] => ((func[1] as Wire[])[0] as [number, number[]])[1];
+
+/**
+ * A TCP relay to a peer that lets the protocol's login through (the first two NUL-terminated
+ * messages the client sends) and then swallows everything the client sends, answering
+ * nothing and closing nothing: a network path that died silently after the login.
+ */
+class SilentPath {
+  readonly #server: net.Server;
+  readonly #sockets = new Set<net.Socket>();
+
+  private constructor(upstreamPort: number) {
+    this.#server = net.createServer((client) => {
+      const upstream = net.connect(upstreamPort, '127.0.0.1');
+      for (const socket of [client, upstream]) {
+        this.#sockets.add(socket);
+        socket.on('error', () => undefined);
+      }
+      let terminators = 0;
+      client.on('data', (chunk: Buffer) => {
+        if (terminators >= 2) return;
+        let end = chunk.length;
+        for (let i = 0; i < chunk.length; i++) {
+          if (chunk[i] === 0 && ++terminators === 2) {
+            end = i + 1;
+            break;
+          }
+        }
+        upstream.write(chunk.subarray(0, end));
+      });
+      upstream.on('data', (chunk: Buffer) => client.write(chunk));
+    });
+  }
+
+  static async start(upstreamPort: number): Promise<SilentPath> {
+    const path = new SilentPath(upstreamPort);
+    await new Promise<void>((resolve) => path.#server.listen(0, '127.0.0.1', resolve));
+    return path;
+  }
+
+  get port(): number {
+    return (this.#server.address() as net.AddressInfo).port;
+  }
+
+  async stop(): Promise<void> {
+    for (const socket of this.#sockets) socket.destroy();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+}
 
 describe('rethinkdb backend without a server', function () {
   describe('configuration', function () {
-    it('turns a rethinkdb:// URL into driver settings: server, database, user, timeout in seconds, silent', function () {
+    it('turns a rethinkdb:// URL into driver settings: server with TCP keepalive, database, user, timeout in seconds, silent', function () {
       const options = connectOptions(config({ url: `rethinkdb://app:${PASSWORD}@db.internal:28016/ledger`, connectionTimeout: 2500 })) as Record<string, unknown>;
-      expect(options.server).to.deep.equal({ host: 'db.internal', port: 28016 });
+      expect(options.server).to.deep.equal({ host: 'db.internal', port: 28016, keepAlive: true, keepAliveInitialDelay: DEFAULTS.keepAlive });
       expect(options.db).to.equal('ledger');
       expect(options.user).to.equal('app');
       expect(options.timeout).to.equal(2.5);
       expect(options.silent).to.equal(true);
+      expect(options.pingInterval, "the driver's ping has no deadline: ours replaces it").to.equal(-1);
       expect(options).to.not.have.property('host');
       expect(options.password, 'the driver reads the password by name').to.equal(PASSWORD);
+      expect((connectOptions(config({ keepAlive: 5000 })) as { server: unknown }).server).to.include({ keepAlive: true, keepAliveInitialDelay: 5000 });
+      expect((connectOptions(config({ keepAlive: 0 })) as { server: object }).server, 'the system setting').to.not.have.property('keepAlive');
     });
 
     it('never shows the password in a printable form of the driver settings', function () {
@@ -126,13 +225,14 @@ describe('rethinkdb backend without a server', function () {
 
     it('defaults to localhost:28015, user admin, no password and no TLS', function () {
       const options = connectOptions(config({})) as Record<string, unknown>;
-      expect(options.server).to.deep.equal({ host: 'localhost', port: 28015 });
+      expect(options.server).to.deep.include({ host: 'localhost', port: 28015 });
+      expect(options.server).to.not.have.property('tls');
       expect(options.user).to.equal('admin');
       expect(options.password).to.equal('');
       expect(options.db).to.equal('chainstore');
     });
 
-    it('turns ssl into TLS settings of the server', function () {
+    it('turns ssl into TLS settings of the server (where Node ignores the keepalive settings, so none are given)', function () {
       expect((connectOptions(config({ ssl: true })) as { server: unknown }).server).to.deep.equal({ host: 'localhost', port: 28015, tls: true });
       const ca = '-----BEGIN CERTIFICATE-----';
       expect((connectOptions(config({ ssl: { ca, rejectUnauthorized: true } })) as { server: unknown }).server).to.deep.equal({
@@ -147,16 +247,24 @@ describe('rethinkdb backend without a server', function () {
     it('resolves the backend options with their defaults, and refuses bad ones with ConfigurationError', async function () {
       expect(rethinkOptions(config({}))).to.deep.equal({
         poolSize: 4,
+        queryTimeout: 60_000,
+        keepAlive: 30_000,
+        heartbeatInterval: 10_000,
         pollInterval: 1000,
-        feedOverlap: 60_000,
+        pendingTimeout: 120_000,
         changeLogRetention: 86_400_000,
         shards: undefined,
         replicas: undefined,
       });
       expect(rethinkOptions(config({ poolSize: 2, shards: 3, replicas: 2 }))).to.include({ poolSize: 2, shards: 3, replicas: 2 });
-      for (const bad of [{ poolSize: 0 }, { pollInterval: 'soon' }, { shards: 65 }, { replicas: 1.5 }, { feedOverlap: -1 }]) {
+      expect(rethinkOptions(config({ queryTimeout: 0, pendingTimeout: 10 })), 'no deadline: no bound to respect').to.include({ queryTimeout: 0, pendingTimeout: 10 });
+      for (const bad of [{ poolSize: 0 }, { pollInterval: 'soon' }, { shards: 65 }, { replicas: 1.5 }, { queryTimeout: -1 }, { heartbeatInterval: 0 }, { keepAlive: 'yes' }]) {
         await expect(connect({ backend: 'rethinkdb', ...bad }), JSON.stringify(bad)).to.be.rejectedWith(ConfigurationError, /\[rethinkdb\] option/);
       }
+      await expect(connect({ backend: 'rethinkdb', queryTimeout: 60_000, pendingTimeout: 60_000 })).to.be.rejectedWith(
+        ConfigurationError,
+        /\[rethinkdb\] option pendingTimeout \(60000\) must exceed queryTimeout \(60000\)/,
+      );
     });
 
     it('names its location host:port/db and prints no password', async function () {
@@ -190,7 +298,7 @@ describe('rethinkdb backend without a server', function () {
     it('makes one try with maxTries 1, and every generic rejects (never throws) on an unreachable server', async function () {
       const conn = await connect({ backend: 'rethinkdb', host: '127.0.0.1', port: 1, maxTries: 1, connectionTimeout: 200 });
       await expect(schema.isInitialized(conn)).to.be.rejectedWith(ConnectionError, /after 1 try:/);
-      await expect(query.writeTransaction(conn, createTx())).to.be.rejectedWith(ConnectionError);
+      await expect(query.writeTransaction(conn, createTx())).to.be.rejectedWith(ConnectionError, /could not reach/);
       await expect(admin.countRecords(conn)).to.be.rejectedWith(ConnectionError);
       await conn.close();
     });
@@ -236,12 +344,17 @@ describe('rethinkdb backend without a server', function () {
         await conn.close();
       });
 
-      it('does not retry a write whose connection was lost after it was sent, and says its outcome is unknown', async function () {
+      it('retries a write with the very same query (the same change-log entry), and says at last that its outcome is unknown', async function () {
         const conn = await open({ maxTries: 3 });
         const error = await query.storeBlock(conn, { height: 1, app_hash: 'ab', transactions: [] }).catch((e: Error) => e);
         expect(error).to.be.an.instanceOf(ConnectionError);
-        expect((error as Error).message).to.match(/^\[rethinkdb\] store block: the connection was lost while the write ran; it may or may not have been applied/);
-        expect(peer.queries, 'sent once').to.have.length(1);
+        expect((error as Error).message).to.match(
+          /^\[rethinkdb\] store block: no answer from 127\.0\.0\.1:\d+\/ledger after 3 tries \(.*\); the write may or may not have been applied, and repeating it is safe$/,
+        );
+        expect(peer.queries, 'sent three times').to.have.length(3);
+        const [first, ...retries] = peer.queries.map((sent) => sent.message);
+        for (const retry of retries) expect(retry, 'a retry is the same query: its entry id is fixed').to.deep.equal(first);
+        expect(JSON.stringify(first)).to.match(/"id":"[0-9a-f]{16}:\d+:blocks"/);
         await conn.close();
       });
 
@@ -256,28 +369,122 @@ describe('rethinkdb backend without a server', function () {
         await conn.close();
       });
     });
+
+    describe('over a path that goes silent after the login (a dead peer)', function () {
+      let peer: HandshakePeer;
+      let path: SilentPath;
+
+      beforeEach(async function () {
+        peer = await HandshakePeer.start('app', PASSWORD);
+        path = await SilentPath.start(peer.port);
+      });
+
+      afterEach(async function () {
+        await path.stop();
+        await peer.stop();
+      });
+
+      const open = (options: Record<string, unknown> = {}) =>
+        connect({ backend: 'rethinkdb', url: `rethinkdb://app:${PASSWORD}@127.0.0.1:${path.port}/${DB}`, connectionTimeout: 2000, ...options }) as Promise<RethinkConnection>;
+
+      it('gives up on a query without an answer after queryTimeout, closes its connection and retries on a new one', async function () {
+        const conn = await open({ maxTries: 2, queryTimeout: 300, pendingTimeout: 1000 });
+        const started = Date.now();
+        const error = await query.getBlock(conn, 1).catch((e: Error) => e);
+        expect(error).to.be.an.instanceOf(ConnectionError);
+        expect((error as Error).message).to.match(/^\[rethinkdb\] get block: could not reach 127\.0\.0\.1:\d+\/ledger after 2 tries: no answer within 300 ms/);
+        expect(((error as Error).cause as { code?: string }).code).to.equal('ETIMEDOUT');
+        expect(peer.logins, 'a new connection for the second try').to.equal(2);
+        expect(peer.queries, 'nothing got through').to.have.length(0);
+        expect(Date.now() - started).to.be.within(600, 5000);
+        await conn.close();
+      });
+
+      it('says a write that got no answer may or may not have been applied', async function () {
+        const conn = await open({ maxTries: 1, queryTimeout: 200, pendingTimeout: 1000 });
+        await expect(query.storeBlock(conn, { height: 1, app_hash: 'ab', transactions: [] })).to.be.rejectedWith(
+          ConnectionError,
+          /store block: no answer from .* after 1 try \(no answer within 200 ms.*may or may not have been applied/,
+        );
+        await conn.close();
+      });
+
+      it('pings a connection for a feed, and closes it when the ping gets no answer within heartbeatInterval', async function () {
+        const conn = await open({ heartbeatInterval: 200 });
+        const connection: DriverConnection = await conn.pool.acquire();
+        expect(connection.open).to.equal(true);
+        const started = Date.now();
+        expect(await conn.ping(connection)).to.equal(false);
+        expect(Date.now() - started).to.be.within(150, 3000);
+        expect(connection.open, 'closed as dead: its cursors fail and the feed reopens').to.equal(false);
+        await conn.close();
+      });
+    });
+
+    it('closes a wake-up cursor that finishes opening after its feed was closed', async function () {
+      // A connection stand-in that only opens cursors, when the spec says: no query is answered.
+      let finishOpening!: () => void;
+      let cursorClosed = false;
+      const cursor = { close: async () => void (cursorClosed = true), next: () => new Promise(() => undefined) };
+      const stand = {
+        db: DB,
+        options: rethinkOptions(config({})),
+        cursor: () => new Promise((resolve) => (finishOpening = () => resolve({ cursor, connection: {} }))),
+      } as unknown as RethinkConnection;
+      const feed = new RethinkChangeFeed(stand, 'blocks', ChangeFeed.ALL).open();
+      const closing = feed.close();
+      finishOpening();
+      await closing;
+      expect(cursorClosed).to.equal(true);
+    });
   });
 
   describe('error mapping', function () {
-    it('maps connection-level driver errors to ConnectionError and the rest to OperationError, keeping the cause', function () {
+    it('maps connection-level driver errors to ConnectionError and the server refusing a query to OperationError, keeping the cause', function () {
       const lost = new RethinkDBError('The connection was closed before the query could be completed', { type: RethinkDBErrorType.CONNECTION });
       const mappedLost = mapRethinkError(lost, 'get block');
       expect(mappedLost).to.be.an.instanceOf(ConnectionError);
       expect(mappedLost.cause).to.equal(lost);
       expect(isConnectionFailure(lost)).to.equal(true);
       expect(isConnectionFailure(new RethinkDBError('slow', { type: RethinkDBErrorType.TIMEOUT }))).to.equal(true);
+      expect(isConnectionFailure(Object.assign(new Error('no answer within 60000 ms'), { code: 'ETIMEDOUT' })), 'a query deadline').to.equal(true);
 
-      const failed = new RethinkDBError('Cannot perform write: primary replica for shard ["", +inf) not available', { responseErrorType: ErrorType.OP_FAILED });
-      const mappedFailed = mapRethinkError(failed, 'store block');
-      expect(mappedFailed).to.be.an.instanceOf(OperationError).and.not.an.instanceOf(ConnectionError);
-      expect(mappedFailed.message).to.equal('[rethinkdb] store block failed: Cannot perform write: primary replica for shard ["", +inf) not available (ReqlOpFailedError)');
-      expect(isConnectionFailure(failed)).to.equal(false);
+      const refused = new RethinkDBError('Expected type NUMBER but found STRING.', { responseErrorType: ErrorType.QUERY_LOGIC });
+      const mappedRefused = mapRethinkError(refused, 'store block');
+      expect(mappedRefused).to.be.an.instanceOf(OperationError).and.not.an.instanceOf(ConnectionError);
+      expect(isTransient(refused)).to.equal(false);
+    });
+
+    it('treats a table unavailable during a reconfiguration as transient: retried, and a ConnectionError when retries run out', function () {
+      const unavailable = [
+        ['Cannot perform write: primary replica for shard ["", +inf) not available', ErrorType.OP_FAILED],
+        ['Cannot perform read: primary replica for shard ["", +inf) not available', ErrorType.OP_FAILED],
+        ['Cannot perform write: The primary replica isn\'t connected to a quorum of replicas. The write was not performed.', ErrorType.OP_FAILED],
+        ['Cannot perform write: lost contact with primary replica', ErrorType.OP_INDETERMINATE],
+        ['Changefeed aborted (table unavailable).', ErrorType.OP_FAILED],
+        ['Changefeed aborted (unavailable)', ErrorType.OP_FAILED],
+        ['Unable to retrieve the start stamps.  Did you just reshard?', ErrorType.OP_FAILED],
+        ['System configuration changed while performing read', ErrorType.OP_FAILED],
+      ] as const;
+      for (const [message, type] of unavailable) {
+        const error = new RethinkDBError(message, { responseErrorType: type });
+        expect(isUnavailable(error), message).to.equal(true);
+        expect(isTransient(error), message).to.equal(true);
+        expect(isConnectionFailure(error), `${message}: not a lost connection`).to.equal(false);
+        const mapped = mapRethinkError(error, 'store block');
+        expect(mapped, message).to.be.an.instanceOf(ConnectionError);
+        expect(mapped.cause).to.equal(error);
+      }
+      const dropped = new RethinkDBError('Table `ledger.blocks` does not exist.', { responseErrorType: ErrorType.OP_FAILED });
+      expect(isTransient(dropped), 'a dropped table does not come back by waiting').to.equal(false);
+      expect(isUnavailable(new RethinkDBError('Cannot perform read: x', { responseErrorType: ErrorType.QUERY_LOGIC }))).to.equal(false);
     });
 
     it('treats a refused login as a ConnectionError that is not worth retrying', function () {
       const refused = new RethinkDBError('Wrong password', { errorCode: 12 });
       expect(mapRethinkError(refused, 'get block')).to.be.an.instanceOf(ConnectionError);
       expect(isConnectionFailure(refused)).to.equal(false);
+      expect(isTransient(refused)).to.equal(false);
     });
 
     it('maps socket errors, says how to fix a missing database, and passes chainstore errors through', function () {
@@ -297,10 +504,10 @@ describe('rethinkdb backend without a server', function () {
       expect(mapped.message).to.equal('[rethinkdb] write transactions failed: Query size (70MB) over limit (64MB). (ReqlResourceError)');
     });
 
-    it('names an interrupted write as of unknown outcome', function () {
-      const error = indeterminateWrite('store block', new RethinkDBError('closed', { type: RethinkDBErrorType.CONNECTION }));
+    it('names a write without an answer as of unknown outcome, and safe to repeat', function () {
+      const error = indeterminateWrite('store block', 'after 3 tries', new RethinkDBError('closed', { type: RethinkDBErrorType.CONNECTION }));
       expect(error).to.be.an.instanceOf(ConnectionError).and.an.instanceOf(BackendError);
-      expect(error.message).to.match(/may or may not have been applied/);
+      expect(error.message).to.equal('[rethinkdb] store block: no answer after 3 tries (closed); the write may or may not have been applied, and repeating it is safe');
     });
   });
 
@@ -325,6 +532,33 @@ describe('rethinkdb backend without a server', function () {
       await expect(admin.reconfigure(conn, { shards: 1, replicas: { east: 1, west: 1 } })).to.be.rejectedWith(UnsupportedOperationError, /single tag/);
       await conn.close();
     });
+
+    it('refuses to reshape tables whose replicas are placed by server tag, naming them, and reads those tags', function () {
+      expect(() => refuseTagged('set shards', { blocks: { shards: 1, replicas: 2, tags: [] } })).to.not.throw();
+      expect(() =>
+        refuseTagged('set shards', { blocks: { shards: 1, replicas: 2, tags: [] }, utxos: { shards: 2, replicas: 3, tags: ['east', 'west'] } }),
+      ).to.throw(UnsupportedOperationError, /^\[rethinkdb\] set shards: replicas of utxos \(east, west\) are on servers with tags; .*admin\.reconfigure with replicas by tag/);
+      const servers = r.db('rethinkdb').table('server_config');
+      expectTerm(
+        layoutTerm(DB, ['blocks']),
+        r.expr({
+          blocks: r
+            .db(DB)
+            .table('blocks')
+            .config()('shards')
+            .do((shards: RDatum) => ({
+              shards: shards.count(),
+              replicas: shards.map((shard: RDatum) => shard('replicas').count()).max(),
+              tags: shards
+                .concatMap((shard: RDatum) => shard('replicas'))
+                .distinct()
+                .concatMap((server: RDatum) => servers.filter((c: RDatum) => c('name').eq(server)).concatMap((c: RDatum) => c('tags')).coerceTo('array'))
+                .distinct()
+                .filter((tag: RDatum) => tag.ne('default')),
+            })),
+        }),
+      );
+    });
   });
 
   describe('tables and indexes', function () {
@@ -344,7 +578,7 @@ describe('rethinkdb backend without a server', function () {
       });
     });
 
-    it('indexes every lookup, multi indexes for owners, sole owners, spends and block transactions', function () {
+    it('indexes every lookup, multi indexes for owners, sole owners, spends and block transactions, and the log by number and state', function () {
       const indexes = Object.fromEntries(
         STORED_TABLES.map((name) => [name, TABLE_DEFINITIONS[name].indexes.map((index) => `${index.name}${index.multi ? ' (multi)' : ''}`)]),
       );
@@ -358,7 +592,7 @@ describe('rethinkdb backend without a server', function () {
         validators: [],
         elections: ['election_height', 'height'],
         abci_chains: [],
-        changes: ['position', 'at'],
+        changes: ['tbl_seq', 'tbl_state', 'at'],
       });
     });
 
@@ -368,7 +602,8 @@ describe('rethinkdb backend without a server', function () {
       expectTerm(keyTerm('transactions', 'asset_seq'), r.expr(null).do((row: RDatum) => row('seq').prepend(row('asset_id'))));
       expectTerm(keyTerm('transactions', 'spends'), r.expr(null).do((row: RDatum) => row('spends')));
       expectTerm(keyTerm('elections', 'election_height'), r.expr(null).do((row: RDatum) => [row('election_id'), row('height')]));
-      expectTerm(keyTerm('changes', 'position'), r.expr(null).do((row: RDatum) => [row('tbl'), row('at'), row('writer'), row('n'), row('chunk')]));
+      expectTerm(keyTerm('changes', 'tbl_seq'), r.expr(null).do((row: RDatum) => [row('tbl'), row('seq')]));
+      expectTerm(keyTerm('changes', 'tbl_state'), r.expr(null).do((row: RDatum) => [row('tbl'), row('state')]));
     });
 
     it('creates databases, tables and indexes only when missing', function () {
@@ -395,24 +630,23 @@ describe('rethinkdb backend without a server', function () {
     it('keeps a transaction whole under body, with the fields its lookups use, each value once', function () {
       const create = createTx({ owner: alice, outputs: [output([alice]), output([alice, bob]), output([alice])] });
       const transfer = transferTx([spend(create, 0), spend(create, 2)], { outputs: [output([bob]), output([bob])] });
-      const doc = transactionDoc(transfer, stamp('w0', 9));
+      const doc = transactionDoc(transfer, 9);
       expect(doc.body).to.equal(transfer);
-      expect(doc).to.include({ id: transfer.id, operation: 'TRANSFER', asset_id: create.id });
+      expect(doc).to.include({ id: transfer.id, operation: 'TRANSFER', asset_id: create.id, seq: 9 });
       expect(doc.owners).to.deep.equal([bob]);
       expect(doc.asset_owners).to.deep.equal([[create.id, bob]]);
       expect(doc.spends).to.deep.equal([
         [create.id, 0],
         [create.id, 2],
       ]);
-      const createDoc = transactionDoc(create, stamp('w0', 8));
+      const createDoc = transactionDoc(create, 8);
       expect(createDoc.owners).to.deep.equal([alice, bob]);
       expect(createDoc.asset_owners, 'only outputs owned by one key alone').to.deep.equal([[create.id, alice]]);
       expect(createDoc.spends).to.deep.equal([]);
     });
 
-    it('stamps documents with the server time, the writer and its counter', function () {
-      expectTerm(r.expr(stamp('w0', 3)), r.expr([r.now(), 'w0', 3]));
-      const doc = assetDoc({ id: freshId(), data: { title: 'blue mug', tags: ['kitchen'], n: 2 } }, stamp('w0', 4));
+    it('keeps the text the search scans next to asset data', function () {
+      const doc = assetDoc({ id: freshId(), data: { title: 'blue mug', tags: ['kitchen'], n: 2 } }, 4);
       expect(doc.text, 'the string values the search scans').to.equal('blue mug kitchen');
     });
 
@@ -439,6 +673,66 @@ describe('rethinkdb backend without a server', function () {
       expect(terms.isStorableKey('a'.repeat(128))).to.equal(false);
       expect(terms.isStorableKey('é'.repeat(64)), '127 bytes, not characters').to.equal(false);
       expect(terms.isStorableKey('nul\u0000inside')).to.equal(false);
+    });
+  });
+
+  describe('user JSON that looks like a pseudo-type ($reql_type$)', function () {
+    const time = { $reql_type$: 'TIME', epoch_time: 1, timezone: '+00:00' };
+
+    it('escapes $reql_type$ keys at any depth, and a key that already looks escaped, reversibly', function () {
+      const written = {
+        when: time,
+        list: [{ $reql_type$: 'BINARY', data: 'AA==' }, 1, [{ nested: { $reql_type$: 'GEOMETRY' } }]],
+        '~$reql_type$': 'a key written with a tilde',
+        '~~$reql_type$': 'and two',
+        'x$reql_type$': 'not a pseudo-type key',
+        '$reql_type$x': 'nor this one',
+      };
+      const stored = escapeKeys(written);
+      expect(stored).to.deep.equal({
+        when: { '~$reql_type$': 'TIME', epoch_time: 1, timezone: '+00:00' },
+        list: [{ '~$reql_type$': 'BINARY', data: 'AA==' }, 1, [{ nested: { '~$reql_type$': 'GEOMETRY' } }]],
+        '~~$reql_type$': 'a key written with a tilde',
+        '~~~$reql_type$': 'and two',
+        'x$reql_type$': 'not a pseudo-type key',
+        '$reql_type$x': 'nor this one',
+      });
+      expect(JSON.stringify(stored)).to.not.match(/"\$reql_type\$"/);
+      expect(unescapeKeys(stored)).to.deep.equal(written);
+      expect(written.when, 'the input is not changed').to.deep.equal(time);
+      expect(unescapeKeys(escapeKeys({ $reql_type$: { $reql_type$: '~$reql_type$' } }))).to.deep.equal({ $reql_type$: { $reql_type$: '~$reql_type$' } });
+    });
+
+    it('leaves JSON without such keys as it is (the same object), and pseudo-types the server sends alone', function () {
+      const plain = { a: [1, { b: 'c' }], d: null };
+      expect(escapeKeys(plain)).to.equal(plain);
+      expect(unescapeKeys(plain)).to.equal(plain);
+      for (const scalar of [null, 1, 'x', true]) expect(escapeKeys(scalar)).to.equal(scalar);
+      const raw = { at: time };
+      expect(unescapeKeys(raw), 'a raw TIME from the server is not ours to touch').to.equal(raw);
+    });
+
+    it('stores the user JSON of transactions, asset data, metadata and validator sets escaped', function () {
+      const data = { $reql_type$: 'TIME', epoch_time: 0, timezone: '+00:00' };
+      const tx = createTx({ data, metadata: { inner: { $reql_type$: 'BINARY', data: '' } } });
+      expect(JSON.stringify(transactionDoc(tx, 0).body)).to.not.match(/"\$reql_type\$"/);
+      expect(unescapeKeys(transactionDoc(tx, 0).body)).to.deep.equal(tx);
+      expect(assetDoc({ id: tx.id, data }, 0).data).to.deep.equal({ '~$reql_type$': 'TIME', epoch_time: 0, timezone: '+00:00' });
+      expect(metadataDoc({ id: tx.id, metadata: { $reql_type$: 'x' } }, 0).metadata).to.deep.equal({ '~$reql_type$': 'x' });
+      expect(validatorSetDoc({ height: 1, validators: [{ $reql_type$: 'x' }] }, 0).validators).to.deep.equal([{ '~$reql_type$': 'x' }]);
+      const sent = r.serialize(terms.writeTransactionsTerm(DB, [tx], writer()));
+      expect(sent, 'what the driver sends holds no pseudo-type the user wrote').to.not.match(/"\$reql_type\$"/);
+      expect(sent).to.include('"~$reql_type$":"TIME"');
+    });
+  });
+
+  describe('batches of writes', function () {
+    it('cuts batches at ENTRY_SIZE records and at a byte budget, an oversized record alone', function () {
+      const items = Array.from({ length: 2500 }, (_, i) => i);
+      expect(writeBatches(items, () => 1).map((batch) => batch.length)).to.deep.equal([ENTRY_SIZE, ENTRY_SIZE, 500]);
+      expect(writeBatches([1, 2, 3, 4, 5], () => 40, 10, 100).map((batch) => batch.length), '100 bytes: two of 40').to.deep.equal([2, 2, 1]);
+      expect(writeBatches([10, 500, 10, 10], (n) => n, 10, 100)).to.deep.equal([[10], [500], [10, 10]]);
+      expect(writeBatches([], () => 1)).to.deep.equal([]);
     });
   });
 
@@ -531,113 +825,127 @@ describe('rethinkdb backend without a server', function () {
       expect(Object.keys((wire(counts) as Record<string, unknown>) ?? {})).to.have.members(['transactions', 'assets', 'metadata', 'blocks', 'utxos', 'pre_commit', 'validators', 'elections', 'abci_chains']);
     });
 
-    it('inserts new records with conflict error, logging them in the same query, and reports the keys inserted when some were not', function () {
-      const w = writer();
+    it('writes the pending change-log entry first, then the change, then completes the entry, in one query', function () {
       const block = { height: 3, app_hash: 'ab', transactions: [tx.id] };
-      const blocks = r.db(DB).table('blocks');
-      expectTerm(
-        terms.storeBlockTerm(DB, block, w),
-        blocks
-          .insert([{ ...block, seq: stamp('w0', 2) }], { conflict: 'error', returnChanges: true })
-          .do((result: RDatum) =>
-            logChanges(DB, 'blocks', result('changes'), 'w0', 1).do((_logged: RDatum) => ({
-              errors: result('errors'),
-              first_error: result('first_error').default(null),
-              inserted: r.branch(result('errors').gt(0), result('changes')('new_val')('height'), []),
-            })),
-          ),
-      );
-    });
-
-    it('writes transactions, then their asset data and metadata only when all were new', function () {
-      const create = createTx({ metadata: { n: 1 } });
-      const sent = wire(terms.writeTransactionsTerm(DB, [create], writer())) as Wire;
-      const inserts = find(sent, TermType.INSERT);
-      const targets = inserts.map(target);
-      expect(targets).to.have.members(['transactions', 'changes', 'assets', 'changes', 'metadata', 'changes']);
-      const transactionsInsert = inserts.find((_, i) => targets[i] === 'transactions')!;
-      expect(transactionsInsert[2]).to.deep.equal({ conflict: 'error', return_changes: true });
-      for (const side of inserts.filter((_, i) => targets[i] === 'assets' || targets[i] === 'metadata')) {
-        expect(side[2]).to.deep.equal({ conflict: 'replace', return_changes: true });
-      }
-      expect(find(sent, TermType.BRANCH).length, 'the side records are behind a branch on errors = 0').to.be.greaterThan(0);
-      const plain = wire(terms.writeTransactionsTerm(DB, [transferTx([spend(createTx())])], writer()));
-      expect(find(plain, TermType.INSERT).map(target)).to.have.members(['transactions', 'changes']);
-    });
-
-    it('numbers each write for the log and each document for its seq, from one counter', function () {
-      const w = writer('feedface');
-      const txs = [createTx(), createTx()];
-      const sent = JSON.stringify(wire(terms.writeTransactionsTerm(DB, txs, w)));
-      // 1: the transactions' log position; 2, 3: their seq; 4: assets' log; 5, 6: their seq.
-      for (const n of [2, 3, 5, 6]) expect(sent).to.include(`[2,[[103],"feedface",${n}]]`);
-      expect(sent).to.include('"writer":"feedface","n":1');
-      expect(sent).to.include('"writer":"feedface","n":4');
-      expect(w.next()).to.equal(7);
-    });
-
-    it('upserts by key (the last of a batch wins) and deletes what is asked, logging every change', function () {
-      const [first, second] = [createTx(), createTx()];
-      const utxo = { transaction_id: first.id, output_index: 0, amount: '1', asset_id: first.id, condition_uri: 'ni:///x' };
-      const upsertSent = wire(terms.storeUtxosTerm(DB, [utxo, { ...utxo, amount: '2' }, { ...utxo, transaction_id: second.id }], writer()));
-      const [upsert] = find(upsertSent, TermType.INSERT).filter((insert) => target(insert) === 'utxos');
-      expect(upsert[2]).to.deep.equal({ conflict: 'replace', return_changes: true });
-      const docs = ((upsert[1] as Wire[])[1] as [number, Record<string, unknown>[]])[1];
-      expect(docs.map((doc) => [doc.id, doc.amount])).to.deep.equal([
-        [`${first.id}:0`, '2'],
-        [`${second.id}:0`, '1'],
+      expect(writeOrder(wire(terms.storeBlockTerm(DB, block, writer())))).to.deep.equal(['replace changes', 'insert changes', 'insert blocks', 'update changes']);
+      expect(writeOrder(wire(terms.storeUtxosTerm(DB, [{ transaction_id: tx.id, output_index: 0, amount: '1', asset_id: tx.id, condition_uri: 'ni:///x' }], writer())))).to.deep.equal([
+        'replace changes',
+        'insert changes',
+        'insert utxos',
+        'update changes',
       ]);
+      expect(writeOrder(wire(terms.deleteUtxosTerm(DB, [{ transaction_id: 'x', output_index: 1 }], writer()))), 'a delete too').to.deep.equal([
+        'replace changes',
+        'insert changes',
+        'replace utxos',
+        'update changes',
+      ]);
+    });
 
-      const deleteSent = wire(terms.deleteUtxosTerm(DB, [{ transaction_id: 'x', output_index: 1 }, { transaction_id: 'x', output_index: 1 }], writer()));
-      const [deletion] = find(deleteSent, TermType.DELETE);
-      expect(deletion[1]).to.deep.equal([wire(utxos.getAll(r.args(['x:1'])))]);
-      expect(deletion[2]).to.deep.equal({ return_changes: true });
-      expect(find(deleteSent, TermType.INSERT), 'the log entry').to.have.length(1);
-
-      const gone = find(wire(terms.deleteTransactionsTerm(DB, ['a'], writer())), TermType.DELETE);
-      expect(gone.map((deletion) => deletion[1])).to.have.deep.members(
-        ['transactions', 'assets', 'metadata'].map((name) => [wire(r.db(DB).table(name).getAll(r.args(['a'])))]),
-      );
+    it('takes the entry number from the table counter (an atomic single-document replace), not from a clock', function () {
+      const changesTable = r.db(DB).table('changes');
       expectTerm(
-        terms.deleteElectionsTerm(DB, 4, writer()),
-        r.db(DB).table('elections').getAll(4, { index: 'height' }).delete({ returnChanges: true }).do((result: RDatum) =>
-          logChanges(DB, 'elections', result('changes').default([]), 'w0', 1).do((_logged: RDatum) => result.without('changes')),
+        takeNumber(DB, 'blocks'),
+        (
+          changesTable
+            .get('seq:blocks')
+            .replace((c: RDatum) => r.branch(c.eq(null), { id: 'seq:blocks', value: 1 }, c.merge({ value: c('value').add(1) })), { returnChanges: 'always' }) as RDatum
+        )('changes')
+          .nth(0)('new_val')('value'),
+      );
+      const sent = wire(terms.storeBlockTerm(DB, { height: 1, app_hash: '', transactions: [] }, writer()));
+      const [entryInsert] = find(sent, TermType.INSERT).filter((insert) => target(insert) === 'changes');
+      const fields = JSON.stringify(entryInsert);
+      expect(fields, 'a fixed id: a retry finds its entry').to.include('"id":"w0:1:blocks","tbl":"blocks"');
+      expect(fields).to.include('"kind":"new","state":"pending","at":[103]');
+      const keepStored = (entryInsert[2] as { conflict: Wire[] }).conflict;
+      expect(paramsOf(keepStored), 'a conflict function takes (id, stored, incoming)').to.have.length(3);
+      expect((keepStored[1] as Wire[])[1], 'two tries racing keep the first entry').to.deep.equal([TermType.VAR, [paramsOf(keepStored)[1]]]);
+      expect(find(sent, TermType.NOW), 'r.now() only as the entry age, for pruning').to.have.length(1);
+    });
+
+    it('stamps documents with [entry number, index], and writes over a document only with a higher stamp', function () {
+      const w = writer();
+      const sent = wire(terms.storeUtxosTerm(DB, [{ transaction_id: tx.id, output_index: 0, amount: '1', asset_id: tx.id, condition_uri: 'ni:///x' }], w));
+      const [upsert] = find(sent, TermType.INSERT).filter((insert) => target(insert) === 'utxos');
+      const optargs = upsert[2] as { conflict: Wire[]; return_changes: boolean };
+      expect(optargs.return_changes).to.equal(true);
+      expect(paramsOf(optargs.conflict)).to.have.length(3);
+      const [, stored, incoming] = paramsOf(optargs.conflict);
+      expect(JSON.stringify(optargs.conflict)).to.include(`"prev_seq":[92,[[170,[[10,[${stored}]],"seq"]],null]]`);
+      expect(JSON.stringify(optargs.conflict)).to.include(`[170,[[10,[${incoming}]],"seq"]]`);
+      const [stamping] = find(sent, TermType.MERGE).filter((merge) => JSON.stringify(merge).includes('"seq":[2,[[170,'));
+      expect(stamping, 'the batch index becomes [number, index]').to.not.equal(undefined);
+
+      expectTerm(
+        r.expr(null).do((row: RDatum) => notOlder(row('a'), row('b'))),
+        r.expr(null).do((row: RDatum) =>
+          r.branch(row('a').typeOf().ne('ARRAY'), false, row('a').nth(0).typeOf().ne('NUMBER'), false, row('a').ge(row('b'))),
         ),
       );
     });
 
-    it('logs changes sorted by seq, as INSERT, UPDATE or DELETE with the public record, in entries of at most 500 events', function () {
-      const changesTable = r.db(DB).table('changes');
-      expectTerm(
-        logChanges(DB, 'validators', r.expr([]), 'w0', 5),
-        r
-          .expr([])
-          .orderBy((c: RDatum) => r.branch(c('new_val').eq(null), c('old_val')('seq'), c('new_val')('seq')))
-          .map((c: RDatum) =>
-            r.branch(
-              c('new_val').eq(null),
-              { op: 2, record: { height: c('old_val')('height'), validators: c('old_val')('validators') } },
-              { op: r.branch(c('old_val').eq(null), 1, 4), record: { height: c('new_val')('height'), validators: c('new_val')('validators') } },
-            ),
-          )
-          .do((events: RDatum) =>
-            r.branch(
-              events.isEmpty(),
-              { inserted: 0 },
-              r.range(events.count().add(499).div(500).floor()).forEach((chunk: RDatum) =>
-                changesTable.insert({
-                  id: r.expr('w0:5:validators:').add(chunk.coerceTo('string')),
-                  tbl: 'validators',
-                  at: r.now(),
-                  writer: 'w0',
-                  n: 5,
-                  chunk,
-                  events: events.slice(chunk.mul(500), chunk.add(1).mul(500)),
-                }),
-              ),
-            ),
-          ),
-      );
+    it('inserts new records with conflict error, and reports as rejected only the keys whose documents are not its own', function () {
+      const sent = wire(terms.storeBlockTerm(DB, { height: 3, app_hash: 'ab', transactions: [] }, writer()));
+      const [insert] = find(sent, TermType.INSERT).filter((write) => target(write) === 'blocks');
+      expect(insert[2]).to.deep.equal({ conflict: 'error', return_changes: true });
+      const text = JSON.stringify(sent);
+      expect(text, 'rejected = the entry keys minus those stamped with its number').to.include('"rejected":[91,');
+    });
+
+    it('deletes only documents older than the write, by a conditional replace, recording them in the pending entry first', function () {
+      const sent = wire(terms.deleteUtxosTerm(DB, [{ transaction_id: 'x', output_index: 1 }, { transaction_id: 'x', output_index: 1 }], writer()));
+      const [deletion] = find(sent, TermType.REPLACE).filter((write) => target(write) === 'utxos');
+      expect(find(deletion, TermType.GET_ALL), 'the keys recorded in the entry').to.have.length(1);
+      const func = (deletion[1] as Wire[])[1] as Wire[];
+      expect(func[0]).to.equal(TermType.FUNC);
+      const [branch] = find(func, TermType.BRANCH);
+      expect((branch[1] as Wire[]).at(-1), 'returning null deletes').to.equal(null);
+      expect(deletion[2]).to.deep.equal({ return_changes: true });
+      expect(JSON.stringify(sent).match(/"x:1"/g), 'the selection names each key once').to.have.length(1);
+      expect(JSON.stringify(sent), 'the records are read into the pending entry (prior) before the deletion').to.include('"prior"');
+      const gone = wire(terms.deleteTransactionsTerm(DB, ['a'], writer()));
+      expect(writeOrder(gone).filter((write) => !write.endsWith('changes'))).to.deep.equal(['replace transactions', 'replace assets', 'replace metadata']);
+      expect(writeOrder(wire(terms.deleteElectionsTerm(DB, 4, writer())))).to.deep.equal(['replace changes', 'insert changes', 'replace elections', 'update changes']);
+    });
+
+    it('completes only a pending entry, with the events the server reported and what the state shows for the other keys', function () {
+      const sent = wire(terms.storeBlockTerm(DB, { height: 3, app_hash: 'ab', transactions: [] }, writer()));
+      const [completion] = find(sent, TermType.UPDATE);
+      expect(target(completion)).to.equal('changes');
+      const text = JSON.stringify(completion);
+      expect(text).to.include('"pending"');
+      expect(text).to.include('"state":"done"');
+      expect(text, 'the prior records are dropped').to.include(`"prior":[${TermType.LITERAL}]`);
+      expect(find(sent, TermType.SET_DIFFERENCE).length, 'the keys the server did not report').to.be.greaterThan(0);
+    });
+
+    it('writes transactions, then their asset data and metadata only when all were inserted', function () {
+      const create = createTx({ metadata: { n: 1 } });
+      const sent = wire(terms.writeTransactionsTerm(DB, [create], writer()));
+      expect(writeOrder(sent)).to.deep.equal([
+        ...['replace changes', 'insert changes', 'insert transactions', 'update changes'],
+        ...['replace changes', 'insert changes', 'insert assets', 'update changes'],
+        ...['replace changes', 'insert changes', 'insert metadata', 'update changes'],
+      ]);
+      expect(find(sent, TermType.BRANCH).length, 'the side records are behind a branch on rejected = []').to.be.greaterThan(0);
+      const plain = wire(terms.writeTransactionsTerm(DB, [transferTx([spend(createTx())])], writer()));
+      expect(writeOrder(plain)).to.deep.equal(['replace changes', 'insert changes', 'insert transactions', 'update changes']);
+    });
+
+    it('numbers each logged write once, for its entry id', function () {
+      const w = writer('feedface');
+      const sent = JSON.stringify(wire(terms.writeTransactionsTerm(DB, [createTx({ metadata: { n: 1 } }), createTx()], w)));
+      for (const id of ['feedface:1:transactions', 'feedface:2:assets', 'feedface:3:metadata']) expect(sent).to.include(`"${id}"`);
+      expect(w.next()).to.equal(4);
+    });
+
+    it('upserts by key, the last of a batch winning', function () {
+      const [first, second] = [createTx(), createTx()];
+      const utxo = { transaction_id: first.id, output_index: 0, amount: '1', asset_id: first.id, condition_uri: 'ni:///x' };
+      const sent = JSON.stringify(wire(terms.storeUtxosTerm(DB, [utxo, { ...utxo, amount: '2' }, { ...utxo, transaction_id: second.id }], writer())));
+      expect(sent).to.include(`"id":"${first.id}:0","transaction_id":"${first.id}","output_index":0,"amount":"2"`);
+      expect(sent.match(new RegExp(`"${first.id}:0"`, 'g')), 'one document per key').to.have.length(1);
     });
 
     it('never shadows or leaves unbound a variable, and always names the database of a table', function () {
@@ -651,7 +959,7 @@ describe('rethinkdb backend without a server', function () {
         terms.storeAssetsTerm(DB, [{ id: freshId(), data: 1 }], w),
         terms.storeMetadatasTerm(DB, [{ id: freshId(), metadata: 1 }], w),
         terms.storeBlockTerm(DB, { height: 1, app_hash: '', transactions: [] }, w),
-        terms.storeUtxosTerm(DB, [], w),
+        terms.storeUtxosTerm(DB, [{ transaction_id: 'x', output_index: 0, amount: '1', asset_id: 'x', condition_uri: 'u' }], w),
         terms.deleteUtxosTerm(DB, [{ transaction_id: 'x', output_index: 0 }], w),
         terms.utxosTerm(DB, { public_key: 'k', transaction_id: 't', asset_id: 'a' }),
         terms.storePreCommitTerm(DB, { height: 1, transactions: [] }, w),
@@ -663,8 +971,10 @@ describe('rethinkdb backend without a server', function () {
         terms.storeAbciChainTerm(DB, { height: 1, chain_id: 'c', is_synced: true }, w),
         terms.recordsTerm(DB, 'metadata', ['a']),
         textSearchTerm(DB, planFor('coffee "fair trade" -decaf')!, { limit: 3 }),
-        tailRead(DB, 'blocks', { at: { $reql_type$: 'TIME', epoch_time: 1, timezone: '+00:00' } }, 10),
-        overlapEntries(DB, 'blocks', { $reql_type$: 'TIME', epoch_time: 1, timezone: '+00:00' }, { at: { $reql_type$: 'TIME', epoch_time: 2, timezone: '+00:00' } }, undefined, 10),
+        tailRead(DB, 'blocks', 10, 16),
+        startRead(DB, 'blocks', 256),
+        entriesNumbered(DB, 'blocks', [3, 4]),
+        entriesById(DB, 'blocks', ['a']),
         liveEntries(DB, 'blocks'),
         pruneEntries(DB, 1000),
         layoutTerm(DB, STORED_TABLES),
@@ -675,7 +985,7 @@ describe('rethinkdb backend without a server', function () {
         checkScopes(sent);
         for (const tableTerm of find(sent, TermType.TABLE)) {
           const [dbTerm, name] = tableTerm[1] as Wire[];
-          const system = ['server_status', 'table_config', 'table_status'].includes(name as string);
+          const system = ['server_status', 'server_config', 'table_config', 'table_status'].includes(name as string);
           expect(dbTerm, `table ${JSON.stringify(name)} names its database`).to.deep.equal([TermType.DB, [system ? 'rethinkdb' : DB]]);
         }
       }
@@ -683,55 +993,83 @@ describe('rethinkdb backend without a server', function () {
   });
 
   describe('the change log read by feeds', function () {
-    const at = (epoch: number) => ({ $reql_type$: 'TIME' as const, epoch_time: epoch, timezone: '+00:00' });
     const changesTable = r.db(DB).table('changes');
 
-    it('orders positions by time, writer, write number and chunk', function () {
-      const p = (epoch: number, writer: string, n: number, chunk: number): Position => ({ at: at(epoch), writer, n, chunk });
-      const sorted = [p(2, 'a', 1, 0), p(1, 'b', 9, 0), p(1, 'a', 2, 1), p(1, 'a', 2, 0), p(1, 'a', 10, 0)].sort(comparePositions);
-      expect(sorted).to.deep.equal([p(1, 'a', 2, 0), p(1, 'a', 2, 1), p(1, 'a', 10, 0), p(1, 'b', 9, 0), p(2, 'a', 1, 0)]);
+    it('reads the entries after a number in order, with the pruning mark, without what a feed does not need', function () {
+      expectTerm(
+        tailRead(DB, 'utxos', 41, 16),
+        r.expr({
+          pruned: changesTable.get('pruned:utxos')('through').default(0),
+          entries: changesTable
+            .between(['utxos', 41], ['utxos', r.maxval], { index: 'tbl_seq', leftBound: 'open', rightBound: 'closed' })
+            .orderBy({ index: 'tbl_seq' })
+            .limit(16)
+            .without('keys', 'prior', 'at')
+            .coerceTo('array'),
+        }),
+      );
     });
 
-    it('reads the entries after a position, or after a time, in index order', function () {
-      const last = { at: at(5.25), writer: 'w', n: 3, chunk: 1 };
-      expectTerm(
-        entriesAfter(DB, 'utxos', last, 100),
-        changesTable
-          .between(['utxos', at(5.25), 'w', 3, 1], ['utxos', r.maxval, r.maxval, r.maxval, r.maxval], { index: 'position', leftBound: 'open', rightBound: 'closed' })
-          .orderBy({ index: 'position' })
-          .limit(100),
-      );
-      expectTerm(
-        entriesAfter(DB, 'utxos', { at: at(5) }, 100),
-        changesTable
-          .between(['utxos', at(5), r.maxval, r.maxval, r.maxval], ['utxos', r.maxval, r.maxval, r.maxval, r.maxval], { index: 'position', leftBound: 'open', rightBound: 'closed' })
-          .orderBy({ index: 'position' })
-          .limit(100),
-      );
-      expectTerm(
-        overlapEntries(DB, 'utxos', at(4), last, undefined, 50),
-        changesTable
-          .between(['utxos', at(4), r.minval, r.minval, r.minval], ['utxos', at(5.25), 'w', 3, 1], { index: 'position', leftBound: 'closed', rightBound: 'closed' })
-          .orderBy({ index: 'position' })
-          .limit(50),
-      );
-      expectTerm(entriesById(DB, ['a', 'b']), changesTable.getAll(r.args(['a', 'b'])));
+    it('finds entries by number and by id, a pending one with the events its state shows', function () {
+      const byNumber = wire(entriesNumbered(DB, 'blocks', [3, 5])) as Wire[];
+      const [getAll] = find(byNumber, TermType.GET_ALL);
+      expect(getAll[2]).to.deep.equal({ index: 'tbl_seq' });
+      expect(JSON.stringify(getAll[1])).to.include('"blocks",3').and.include('"blocks",5');
+      expect(JSON.stringify(byNumber)).to.include('"done"');
+      expect(find(byNumber, TermType.WITHOUT)).to.have.length(1);
+      const byId = wire(entriesById(DB, 'blocks', ['w:1:blocks']));
+      expect(JSON.stringify(find(byId, TermType.GET_ALL)[0])).to.include('"w:1:blocks"');
     });
 
-    it('wakes feeds with the positions of new entries of their table only', function () {
+    it('starts at the table counter, with the recent numbers visible and the writes still pending', function () {
+      const sent = JSON.stringify(wire(startRead(DB, 'blocks', 256)));
+      expect(sent).to.include('"seq:blocks"');
+      expect(sent).to.include('["blocks","pending"]');
+      expect(sent).to.include('{"index":"tbl_state"}');
+    });
+
+    it('wakes feeds with the id, number and state of the entries of their table inserted or updated, never with deletions', function () {
       expectTerm(
         liveEntries(DB, 'blocks'),
-        changesTable.filter((entry: RDatum) => entry('tbl').default(null).eq('blocks')).pluck('id', 'tbl', 'at', 'writer', 'n', 'chunk').changes(),
+        changesTable
+          .between(['blocks', r.minval], ['blocks', r.maxval], { index: 'tbl_seq' })
+          .pluck('id', 'tbl', 'seq', 'state')
+          .changes()
+          .filter((change: RDatum) => change.hasFields('error').or(change('new_val').ne(null))),
       );
     });
 
-    it('records the pruning cut before deleting older entries', function () {
+    it('records how far each table was pruned (never lowering it) before deleting its old entries, and drops entries of the earlier format by age', function () {
+      const old = (cutoff: RDatum) => changesTable.between(r.minval, cutoff, { index: 'at' });
       expectTerm(
         pruneEntries(DB, 60_000),
-        r.now().sub(60).do((cutoff: RDatum) =>
-          changesTable.insert({ id: 'watermark', pruned_before: cutoff }, { conflict: 'replace' }).do((_recorded: RDatum) => changesTable.between(r.minval, cutoff, { index: 'at' }).delete()),
-        ),
+        r
+          .now()
+          .sub(60)
+          .do((cutoff: RDatum) =>
+            old(cutoff)
+              .filter((entry: RDatum) => entry.hasFields('seq').not())
+              .delete()
+              .do((_legacy: RDatum) =>
+                old(cutoff)
+                  .filter((entry: RDatum) => entry.hasFields('seq'))
+                  .group('tbl')
+                  .max('seq')('seq')
+                  .ungroup()
+                  .forEach((cut: RDatum) =>
+                    changesTable
+                      .insert(
+                        { id: r.expr('pruned:').add(cut('group')), through: cut('reduction') },
+                        { conflict: (_id: RDatum, stored: RDatum, incoming: RDatum) => r.branch(stored('through').gt(incoming('through')), stored, incoming) },
+                      )
+                      .do((_recorded: RDatum) =>
+                        changesTable.between([cut('group'), r.minval], [cut('group'), cut('reduction')], { index: 'tbl_seq', rightBound: 'closed' }).delete(),
+                      ),
+                  ),
+              ),
+          ),
       );
+      expect(writeOrder(wire(pruneEntries(DB, 60_000)))).to.deep.equal(['delete changes', 'insert changes', 'delete changes']);
     });
 
     it('reshapes every table through reconfigure, as a dry run when asked', function () {
@@ -743,105 +1081,171 @@ describe('rethinkdb backend without a server', function () {
   });
 
   describe('the changefeed reader', function () {
-    const WINDOW = 60_000;
-    const entry = (at: number, writer: string, n: number, records: unknown[] = [`r${n}`], op = ChangeFeed.INSERT): ChangeEntry => ({
-      id: `${writer}:${n}:blocks:0`,
+    const PENDING = 1000;
+    let now: number;
+    const timing = () => ({ pendingTimeout: PENDING, checkInterval: 100, now: () => now });
+    const events = (keys: (string | number)[], op = ChangeFeed.INSERT): LoggedEvent[] => keys.map((key) => ({ op, key, record: `r${key}` }));
+    const entry = (seq: number, keys: (string | number)[] = [`k${seq}`], state: 'done' | 'pending' = 'done', op = ChangeFeed.INSERT): ChangeEntry => ({
+      id: `w:${seq}:blocks`,
       tbl: 'blocks',
-      at: rawTime(at),
-      writer,
-      n,
-      chunk: 0,
-      events: records.map((record) => ({ op, record })),
+      seq,
+      state,
+      kind: 'new',
+      keys,
+      events: state === 'done' ? events(keys, op) : [],
     });
-    const report = (e: ChangeEntry) => ({ new_val: { id: e.id, at: e.at, writer: e.writer, n: e.n, chunk: e.chunk }, old_val: null });
-    const records = (events: { record: unknown }[]) => events.map((event) => event.record);
-    const tail = (now: number, entries: ChangeEntry[], watermark: number | null = null) => ({ now: rawTime(now), watermark: watermark === null ? null : rawTime(watermark), entries });
+    const records = (delivered: { record: unknown }[]) => delivered.map((event) => event.record);
+    const tail = (entries: ChangeEntry[], pruned = 0) => ({ pruned, entries });
 
-    function started(now = 1000, visible: ChangeEntry[] = []): LogReader {
-      const reader = new LogReader('blocks', ChangeFeed.ALL, WINDOW);
-      reader.begin(rawTime(now), visible);
+    function started(counter = 10, recent: number[] = [], pending: ChangeEntry[] = [], operations = ChangeFeed.ALL): LogReader {
+      const reader = new LogReader('blocks', operations, timing());
+      reader.begin({ counter, recent: recent.length ? recent : Array.from({ length: counter }, (_, i) => i + 1), pending }, 256);
       return reader;
     }
 
-    it('starts a settling margin behind the server, and never delivers what was visible then', function () {
-      const before = entry(999.5, 'w', 1);
-      const reader = started(1000, [before]);
-      expect(reader.position).to.deep.equal({ at: rawTime(1000 - SETTLE_MS / 1000) });
-      const { events } = reader.acceptTail(tail(1001, [before, entry(1000.5, 'w', 2)]), 100);
-      expect(records(events)).to.deep.equal(['r2']);
-      expect(reader.position).to.deep.include({ writer: 'w', n: 2 });
+    beforeEach(function () {
+      now = 0;
     });
 
-    it('delivers the events of its operations only, in entry order, and says when a read was full', function () {
-      const reader = new LogReader('blocks', ChangeFeed.DELETE, WINDOW);
-      reader.begin(rawTime(1000), []);
-      const mixed: ChangeEntry = { ...entry(1000.1, 'w', 1), events: [{ op: ChangeFeed.INSERT, record: 'in' }, { op: ChangeFeed.DELETE, record: 'out' }, { op: ChangeFeed.UPDATE, record: 'up' }] };
-      const read = reader.acceptTail(tail(1001, [mixed, entry(1000.2, 'w', 2, ['gone'], ChangeFeed.DELETE)]), 2);
+    it('starts after the table counter and delivers the done entries after it in order, its operations only', function () {
+      const reader = started(10, [], [], ChangeFeed.DELETE);
+      expect(reader.position).to.equal(10);
+      const mixed: ChangeEntry = { ...entry(11), events: [...events(['in']), ...events(['out'], ChangeFeed.DELETE), ...events(['up'], ChangeFeed.UPDATE)] };
+      const read = reader.acceptTail(tail([mixed, entry(12, ['gone'], 'done', ChangeFeed.DELETE)]), 2);
       expect(read.events).to.deep.equal([
-        { operation: ChangeFeed.DELETE, table: 'blocks', record: 'out' },
-        { operation: ChangeFeed.DELETE, table: 'blocks', record: 'gone' },
+        { operation: ChangeFeed.DELETE, table: 'blocks', record: 'rout' },
+        { operation: ChangeFeed.DELETE, table: 'blocks', record: 'rgone' },
       ]);
       expect(read.full).to.equal(true);
+      expect(reader.position).to.equal(12);
     });
 
-    it('follows the server clock a margin behind while idle, never backwards', function () {
-      const reader = started(1000);
-      reader.acceptTail(tail(1010, []), 100);
-      expect(reader.position).to.deep.equal({ at: rawTime(1010 - SETTLE_MS / 1000) });
-      reader.acceptTail(tail(1005, []), 100);
-      expect(reader.position).to.deep.equal({ at: rawTime(1010 - SETTLE_MS / 1000) });
+    it('waits at a pending entry (nothing after it is delivered), then has it read from the state after pendingTimeout', function () {
+      const reader = started();
+      const first = reader.acceptTail(tail([entry(11), entry(12, ['a', 'b'], 'pending'), entry(13)]), 16);
+      expect(records(first.events)).to.deep.equal(['rk11']);
+      expect(first.resolve).to.equal(undefined);
+      expect(reader.position).to.equal(11);
+      expect(reader.nextDue()).to.equal(PENDING);
+      now = 500;
+      expect(reader.acceptTail(tail([entry(12, ['a', 'b'], 'pending'), entry(13)]), 16)).to.deep.equal({ events: [], full: false });
+      now = 1000;
+      const stale = reader.acceptTail(tail([entry(12, ['a', 'b'], 'pending'), entry(13)]), 16);
+      expect(stale.resolve).to.equal('w:12:blocks');
+      const resolved = reader.acceptResolved('w:12:blocks', { ...entry(12, ['a', 'b'], 'pending'), events: events(['a']) });
+      expect(records(resolved), 'what the state shows the cut write did').to.deep.equal(['ra']);
+      expect(reader.position).to.equal(12);
+      expect(reader.watched).to.deep.equal(['w:12:blocks']);
+      expect(records(reader.acceptTail(tail([entry(13)]), 16).events)).to.deep.equal(['rk13']);
+      now = 1200;
+      const asked = reader.outstanding()!;
+      expect(asked).to.deep.equal({ numbers: [], ids: ['w:12:blocks'] });
+      const rest = reader.acceptOutstanding(asked, [], [entry(12, ['a', 'b'])]);
+      expect(records(rest), 'completed later: only the keys not delivered yet').to.deep.equal(['rb']);
+      expect(reader.watched).to.deep.equal([]);
     });
 
-    it('delivers an entry that landed behind its position once, when the wake-up reports it', function () {
-      const reader = started(1000);
-      const slow = entry(1000.1, 'w', 1, ['slow']);
-      const quick = entry(1000.2, 'w', 2, ['quick']);
-      expect(records(reader.acceptTail(tail(1001, [quick]), 100).events)).to.deep.equal(['quick']);
-      expect(reader.report(report(quick)), 'read already').to.equal('ignored');
-      expect(reader.report(report(slow))).to.equal('late');
-      expect(reader.report(report(slow)), 'reported twice, fetched once').to.equal('late');
-      const ids = reader.takeLate();
-      expect(ids).to.deep.equal([slow.id]);
-      expect(records(reader.acceptLate([slow]))).to.deep.equal(['slow']);
-      expect(reader.acceptLate([slow]), 'never twice').to.deep.equal([]);
-      expect(reader.report(report(slow))).to.equal('ignored');
-      expect(reader.report(report(entry(1000.3, 'w', 3)))).to.equal('ahead');
-      expect(reader.report({ error: 'Changefeed cache exceeded array size limit, skipped 7 elements.' })).to.equal('overflow');
-      expect(reader.report({ new_val: null, old_val: {} }), 'a pruned entry').to.equal('ignored');
+    it('delivers a pending entry that completes in time like any other, in order', function () {
+      const reader = started();
+      expect(reader.acceptTail(tail([entry(11, ['a'], 'pending'), entry(12)]), 16).events).to.deep.equal([]);
+      now = 300;
+      expect(records(reader.acceptTail(tail([entry(11, ['a']), entry(12)]), 16).events)).to.deep.equal(['ra', 'rk12']);
+      expect(reader.watched).to.deep.equal([]);
     });
 
-    it('delivers late entries in position order', function () {
-      const reader = started(1000);
-      reader.acceptTail(tail(1001, [entry(1000.9, 'w', 9)]), 100);
-      const [a, b] = [entry(1000.1, 'w', 1, ['a']), entry(1000.2, 'w', 2, ['b'])];
-      reader.report(report(b));
-      reader.report(report(a));
-      expect(reader.takeLate()).to.have.members([a.id, b.id]);
-      expect(records(reader.acceptLate([b, a]))).to.deep.equal(['a', 'b']);
+    it('keeps reading a cut write from the state until it is done, delivering each key once', function () {
+      const reader = started();
+      reader.acceptTail(tail([entry(11, ['a', 'b', 'c'], 'pending')]), 16);
+      now = 1000;
+      reader.acceptTail(tail([entry(11, ['a', 'b', 'c'], 'pending')]), 16);
+      expect(records(reader.acceptResolved('w:11:blocks', { ...entry(11, ['a', 'b', 'c'], 'pending'), events: [] }))).to.deep.equal([]);
+      now = 3000;
+      let asked = reader.outstanding()!;
+      expect(records(reader.acceptOutstanding(asked, [], [{ ...entry(11, ['a', 'b', 'c'], 'pending'), events: events(['b']) }]))).to.deep.equal(['rb']);
+      now = 3200;
+      expect(reader.outstanding(), 'read from the state already: checked every quarter of pendingTimeout').to.equal(undefined);
+      now = 3250;
+      asked = reader.outstanding()!;
+      expect(records(reader.acceptOutstanding(asked, [], [{ ...entry(11, ['a', 'b', 'c'], 'pending'), events: events(['b', 'c']) }]))).to.deep.equal(['rc']);
+      now = 3500;
+      asked = reader.outstanding()!;
+      expect(reader.acceptOutstanding(asked, [], []), 'pruned: let go').to.deep.equal([]);
+      expect(reader.watched).to.deep.equal([]);
     });
 
-    it('re-reads the overlap window behind its position after a lost wake-up, delivering only what it missed', function () {
-      const reader = started(1000);
-      const seen = entry(1100, 'w', 1, ['seen']);
-      reader.acceptTail(tail(1200, [seen]), 100);
-      expect(reader.overlapFrom()).to.deep.equal(rawTime(1100 - WINDOW / 1000));
-      const missed = entry(1090, 'v', 7, ['missed']);
-      expect(records(reader.acceptOverlap([missed, seen]))).to.deep.equal(['missed']);
-      expect(started(1000).overlapFrom(), 'never before the start').to.deep.equal(rawTime(1000 - SETTLE_MS / 1000));
+    it('goes past a number whose entry is not visible yet (a hole) and delivers its entry when it shows up', function () {
+      const reader = started();
+      expect(records(reader.acceptTail(tail([entry(11), entry(13)]), 16).events)).to.deep.equal(['rk11', 'rk13']);
+      expect(reader.holes).to.deep.equal([12]);
+      const asked = reader.outstanding()!;
+      expect(asked).to.deep.equal({ numbers: [12], ids: [] });
+      expect(reader.outstanding(), 'not again before checkInterval').to.equal(undefined);
+      expect(records(reader.acceptOutstanding(asked, [entry(12)], []))).to.deep.equal(['rk12']);
+      expect(reader.holes).to.deep.equal([]);
+    });
+
+    it('watches a hole whose entry shows up pending, and gives up a hole after pendingTimeout (a write cut before it changed anything)', function () {
+      const reader = started();
+      reader.acceptTail(tail([entry(11), entry(14)]), 16);
+      expect(reader.holes).to.deep.equal([12, 13]);
+      const asked = reader.outstanding()!;
+      expect(reader.acceptOutstanding(asked, [entry(12, ['x'], 'pending')], [])).to.deep.equal([]);
+      expect(reader.watched).to.deep.equal(['w:12:blocks']);
+      expect(reader.holes).to.deep.equal([13]);
+      now = 999;
+      reader.outstanding();
+      expect(reader.holes).to.deep.equal([13]);
+      now = 1000;
+      reader.outstanding();
+      expect(reader.holes).to.deep.equal([]);
+      const done = reader.acceptOutstanding({ numbers: [], ids: ['w:12:blocks'] }, [], [entry(12, ['x'])]);
+      expect(records(done)).to.deep.equal(['rx']);
+    });
+
+    it('remembers at most MAX_HOLES holes', function () {
+      const reader = started(0, [0]);
+      reader.acceptTail(tail([entry(MAX_HOLES + 50)]), 16);
+      expect(reader.holes).to.have.length(MAX_HOLES);
+    });
+
+    it('starts with the writes in flight: recent numbers without an entry are holes, pending entries are watched with the keys changed before counted', function () {
+      const inFlight: ChangeEntry = { ...entry(9, ['a', 'b'], 'pending'), events: events(['a']) };
+      const reader = started(10, [1, 2, 3, 4, 5, 6, 7, 9], [inFlight]);
+      expect(reader.holes).to.deep.equal([8, 10]);
+      expect(reader.watched).to.deep.equal(['w:9:blocks']);
+      const asked = reader.outstanding()!;
+      const delivered = reader.acceptOutstanding(asked, [], [entry(9, ['a', 'b'])]);
+      expect(records(delivered), 'a was changed before the feed started').to.deep.equal(['rb']);
     });
 
     it('fails loudly when the log was pruned past its position', function () {
-      const reader = started(1000);
-      expect(() => reader.acceptTail(tail(1001, [], 999), 100)).to.throw(OperationError, /\[rethinkdb\] changefeed on blocks fell behind/);
-      expect(() => started(1000).acceptTail(tail(1001, [], 990), 100)).to.not.throw();
+      const reader = started(10);
+      expect(() => reader.acceptTail(tail([], 11), 16)).to.throw(OperationError, /\[rethinkdb\] changefeed on blocks fell behind: change-log entries up to number 11 were pruned/);
+      expect(() => started(10).acceptTail(tail([], 10), 16)).to.not.throw();
     });
 
-    it('tells whether a position is at or behind a bound', function () {
-      const at = (epoch: number, n = 1): Position => ({ at: rawTime(epoch), writer: 'w', n, chunk: 0 });
-      expect(isBehind(at(10), { at: rawTime(10) })).to.equal(true);
-      expect(isBehind(at(10.001), { at: rawTime(10) })).to.equal(false);
-      expect(isBehind(at(10, 1), at(10, 2))).to.equal(true);
-      expect(isBehind(at(10, 3), at(10, 2))).to.equal(false);
+    it('sorts the reports of its wake-up', function () {
+      const reader = started();
+      reader.acceptTail(tail([entry(11), entry(13)]), 16);
+      const report = (seq: number, fresh = true, id = `w:${seq}:blocks`): LiveReport => ({
+        new_val: { id, tbl: 'blocks', seq, state: 'pending' },
+        old_val: fresh ? null : { id, seq, state: 'pending' },
+      });
+      expect(reader.report({ error: 'Changefeed cache over array size limit, skipped 7 elements.' })).to.equal('overflow');
+      expect(reader.report({ new_val: null, old_val: { id: 'x', seq: 1, state: 'done' } })).to.equal('ignored');
+      expect(reader.report(report(14))).to.equal('ahead');
+      expect(reader.report(report(12)), 'a hole filled').to.equal('late');
+      expect(reader.nextDue(), 'checked at once').to.equal(0);
+      expect(reader.report(report(13)), 'delivered already').to.equal('ignored');
+      expect(reader.report(report(5)), 'visible when the feed started').to.equal('ignored');
+      const unknown = started(10, [1, 2, 3, 4, 5, 6, 7, 8, 10]);
+      expect(unknown.holes).to.deep.equal([9]);
+      expect(unknown.report(report(9, true, 'w:9:blocks'))).to.equal('late');
+      expect(started(300, Array.from({ length: 300 }, (_, i) => i + 1)).report(report(3, true, 'w:3:blocks')), 'known from the start').to.equal('ignored');
+      const fresh = started(300, Array.from({ length: 300 }, (_, i) => i + 1).filter((n) => n > 100));
+      expect(fresh.report(report(40, true, 'w:40:blocks')), 'an entry inserted behind it that it never saw: watched').to.equal('late');
+      expect(fresh.watched).to.deep.equal(['w:40:blocks']);
+      expect(fresh.report(report(41, false, 'w:41:blocks')), 'an update of one it never saw').to.equal('ignored');
     });
   });
 
@@ -943,6 +1347,6 @@ describe('rethinkdb backend without a server', function () {
 
   it('builds a transaction document for every kind of transaction the model accepts', function () {
     const vote: Transaction = { ...transferTx([spend(createTx())]), operation: 'VOTE', inputs: [] };
-    expect(transactionDoc(vote, stamp('w', 1)).spends).to.deep.equal([]);
+    expect(transactionDoc(vote, 1).spends).to.deep.equal([]);
   });
 });
