@@ -24,25 +24,43 @@ const RESERVED_KEY = /^~*\$reql_type\$$/;
 /** A key as escaped: at least one tilde before `$reql_type$`. */
 const ESCAPED_KEY = /^~+\$reql_type\$$/;
 
-/** Renames keys anywhere in `value`; copies only the objects and arrays that change. */
+/**
+ * Renames keys anywhere in `value`; copies only the objects and arrays that change, and
+ * allocates nothing while nothing changes (it runs over every query result).
+ */
 function renameKeys<T>(value: T, rename: (key: string) => string | undefined): T {
+  if (value === null || typeof value !== 'object' || value instanceof Date || ArrayBuffer.isView(value)) return value;
   if (Array.isArray(value)) {
     let copy: unknown[] | undefined;
-    value.forEach((item, i) => {
-      const renamed = renameKeys(item, rename);
-      if (renamed !== item) (copy ??= [...value])[i] = renamed;
-    });
+    for (let i = 0; i < value.length; i++) {
+      const renamed = renameKeys(value[i], rename);
+      if (renamed !== value[i]) (copy ??= [...value])[i] = renamed;
+    }
     return (copy ?? value) as T;
   }
-  if (value === null || typeof value !== 'object') return value;
-  let changed = false;
-  const entries = Object.entries(value).map(([key, item]) => {
-    const newKey = rename(key) ?? key;
+  const source = value as Record<string, unknown>;
+  let copy: Record<string, unknown> | undefined;
+  for (const key in source) {
+    if (!Object.prototype.hasOwnProperty.call(source, key)) continue;
+    const item = source[key];
+    const newKey = rename(key);
     const newItem = renameKeys(item, rename);
-    if (newKey !== key || newItem !== item) changed = true;
-    return [newKey, newItem] as const;
-  });
-  return changed ? (Object.fromEntries(entries) as T) : value;
+    if (!copy && (newKey !== undefined || newItem !== item)) {
+      // The first change: copy what came before it, in order.
+      copy = {};
+      for (const earlier in source) {
+        if (earlier === key) break;
+        if (Object.prototype.hasOwnProperty.call(source, earlier)) put(copy, earlier, source[earlier]);
+      }
+    }
+    if (copy) put(copy, newKey ?? key, newItem);
+  }
+  return (copy ?? value) as T;
+}
+
+/** Sets an own property, even one named `__proto__` (user JSON may have that key). */
+function put(target: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
 /**

@@ -710,6 +710,18 @@ describe('rethinkdb backend without a server', function () {
       for (const scalar of [null, 1, 'x', true]) expect(escapeKeys(scalar)).to.equal(scalar);
       const raw = { at: time };
       expect(unescapeKeys(raw), 'a raw TIME from the server is not ours to touch').to.equal(raw);
+      const when = new Date(0);
+      expect(unescapeKeys({ when }).when, 'a Date the driver made stays one').to.equal(when);
+    });
+
+    it('keeps every other key as written, __proto__ included, and the order of keys', function () {
+      const written = JSON.parse('{"a":1,"__proto__":{"$reql_type$":"x"},"$reql_type$":2,"z":[{"__proto__":3}]}');
+      const stored = escapeKeys(written);
+      expect(Object.keys(stored)).to.deep.equal(['a', '__proto__', '~$reql_type$', 'z']);
+      expect(Object.getOwnPropertyDescriptor(stored, '__proto__')?.value).to.deep.equal({ '~$reql_type$': 'x' });
+      expect(Object.getPrototypeOf(stored)).to.equal(Object.prototype);
+      const back = unescapeKeys(stored);
+      expect(JSON.stringify(back)).to.equal(JSON.stringify(written));
     });
 
     it('stores the user JSON of transactions, asset data, metadata and validator sets escaped', function () {
