@@ -519,7 +519,8 @@ export function liveEntries(db: string, tbl: TableName) {
     .between([tbl, r.minval], [tbl, r.maxval], { index: BY_NUMBER })
     .pluck('id', 'tbl', 'seq', 'state')
     .changes()
-    .filter((change: RDatum) => change.hasFields('error').or(change('new_val').ne(null)));
+    // A branch, not `or`: an error report has no `new_val` to read.
+    .filter((change: RDatum) => r.branch(change.hasFields('new_val'), change('new_val').ne(null), true));
 }
 
 /**
