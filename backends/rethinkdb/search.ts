@@ -18,7 +18,7 @@ import { type RDatum, type RStream, r } from 'rethinkdb-ts';
 import { UnsupportedOperationError } from '../../lib/errors';
 import type { TextSearchOptions, TextSearchResult } from '../../lib/query';
 import { type ParsedSearch, parseSearch, escapeRegExp } from '../../lib/search';
-import { table } from './tables';
+import { stampOrder, table } from './tables';
 
 /**
  * The languages the search understands.
@@ -118,7 +118,7 @@ export function textSearchTerm(db: string, plan: SearchPlan, options: TextSearch
   const score = (doc: RDatum) => plan.scoreWords.map((pattern) => occurrences(doc, pattern)).reduce((sum, count) => sum.add(count));
   const hits = table(db, name)
     .filter((doc: RDatum) => r.and(...(conditions(doc) as [RDatum<boolean>, ...RDatum<boolean>[]])))
-    .map<TextSearchResult & { seq: unknown }>((doc: RDatum) => ({ id: doc('id'), [field]: doc(field), score: score(doc), seq: doc('seq') }))
-    .orderBy(r.desc('score'), r.asc('seq'));
-  return (options.limit === undefined ? hits : hits.limit(options.limit)).without('seq') as RStream<Partial<TextSearchResult>> as RStream<TextSearchResult>;
+    .map<TextSearchResult & { order: unknown }>((doc: RDatum) => ({ id: doc('id'), [field]: doc(field), score: score(doc), order: stampOrder(doc) }))
+    .orderBy(r.desc('score'), r.asc('order'));
+  return (options.limit === undefined ? hits : hits.limit(options.limit)).without('order') as RStream<Partial<TextSearchResult>> as RStream<TextSearchResult>;
 }

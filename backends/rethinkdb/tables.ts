@@ -68,6 +68,19 @@ export interface TableDefinition {
   record: (doc: RDatum) => RValue;
 }
 
+/**
+ * A document's place in write order: `[1, seq]` for a numbered stamp (`[number, index]`),
+ * `[0, seq]` for a stamp of an earlier version of this backend (`[time, writer, n]`). ReQL
+ * sorts numbers before times, so without the leading 0 a database written by both versions
+ * would put its older documents last.
+ *
+ * @example
+ * table(db, 'assets').orderBy((doc) => stampOrder(doc));
+ */
+export function stampOrder(doc: RDatum): RValue {
+  return r.branch(doc('seq').nth(0).typeOf().eq('NUMBER'), [1, doc('seq')], [0, doc('seq')]);
+}
+
 /** `{ a: doc('a'), b: doc('b') }`: an explicit object, so a null field stays in the record. */
 const fields =
   (...names: string[]) =>
@@ -84,8 +97,9 @@ export const TABLE_DEFINITIONS: Readonly<Record<StoredTable, TableDefinition>> =
   transactions: {
     primaryKey: 'id',
     indexes: [
-      // getTxidsFiltered: one asset's transactions in write order.
-      { name: 'asset_seq', key: (row) => row('seq').prepend(row('asset_id')) },
+      // getTxidsFiltered: one asset's transactions in write order. (Databases made by an
+      // earlier version also have `asset_seq`, [asset_id, ...seq], which is no longer used.)
+      { name: 'asset_order', key: (row) => [row('asset_id'), stampOrder(row)] },
       // getOwnedIds: every public key of every output.
       { name: 'owners', key: (row) => row('owners'), multi: true },
       // getAssetTokensForPublicKey: [asset id, key] of each output owned by that key alone.

@@ -194,7 +194,7 @@ export function deleteTransactionsTerm(db: string, ids: readonly string[], write
 }
 
 /**
- * Ids of an asset's transactions in write order: through the `asset_seq` index, narrowed by
+ * Ids of an asset's transactions in write order: through the `asset_order` index, narrowed by
  * operation, only the most recent with `lastTx`.
  *
  * @example
@@ -202,8 +202,8 @@ export function deleteTransactionsTerm(db: string, ids: readonly string[], write
  */
 export function getTxidsFilteredTerm(db: string, assetId: string, filter: TxidsFilter = {}) {
   let selection = table(db, 'transactions')
-    .between([assetId, r.minval], [assetId, r.maxval], { index: 'asset_seq' })
-    .orderBy({ index: filter.lastTx ? r.desc('asset_seq') : 'asset_seq' });
+    .between([assetId, r.minval], [assetId, r.maxval], { index: 'asset_order' })
+    .orderBy({ index: filter.lastTx ? r.desc('asset_order') : 'asset_order' });
   const { operation } = filter;
   if (operation !== undefined) selection = selection.filter((doc: RDatum) => doc('operation').eq(operation));
   if (filter.lastTx) selection = selection.limit(1);

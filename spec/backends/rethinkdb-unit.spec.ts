@@ -583,7 +583,7 @@ describe('rethinkdb backend without a server', function () {
         STORED_TABLES.map((name) => [name, TABLE_DEFINITIONS[name].indexes.map((index) => `${index.name}${index.multi ? ' (multi)' : ''}`)]),
       );
       expect(indexes).to.deep.equal({
-        transactions: ['asset_seq', 'owners (multi)', 'asset_owner (multi)', 'spends (multi)'],
+        transactions: ['asset_order', 'owners (multi)', 'asset_owner (multi)', 'spends (multi)'],
         assets: [],
         metadata: [],
         blocks: ['transactions (multi)'],
@@ -599,7 +599,10 @@ describe('rethinkdb backend without a server', function () {
     it('computes index keys as documented', function () {
       const index = (name: keyof typeof TABLE_DEFINITIONS, indexName: string) => TABLE_DEFINITIONS[name].indexes.find((i) => i.name === indexName)!;
       const keyTerm = (name: keyof typeof TABLE_DEFINITIONS, indexName: string) => r.expr(null).do(index(name, indexName).key);
-      expectTerm(keyTerm('transactions', 'asset_seq'), r.expr(null).do((row: RDatum) => row('seq').prepend(row('asset_id'))));
+      expectTerm(
+        keyTerm('transactions', 'asset_order'),
+        r.expr(null).do((row: RDatum) => [row('asset_id'), r.branch(row('seq').nth(0).typeOf().eq('NUMBER'), [1, row('seq')], [0, row('seq')])]),
+      );
       expectTerm(keyTerm('transactions', 'spends'), r.expr(null).do((row: RDatum) => row('spends')));
       expectTerm(keyTerm('elections', 'election_height'), r.expr(null).do((row: RDatum) => [row('election_id'), row('height')]));
       expectTerm(keyTerm('changes', 'tbl_seq'), r.expr(null).do((row: RDatum) => [row('tbl'), row('seq')]));
@@ -759,13 +762,13 @@ describe('rethinkdb backend without a server', function () {
       expectTerm(terms.getTransactionsTerm(DB, ['a', 'b']), transactions.getAll(r.args(['a', 'b'])).map(body));
       expectTerm(
         terms.getTxidsFilteredTerm(DB, 'asset'),
-        transactions.between(['asset', r.minval], ['asset', r.maxval], { index: 'asset_seq' }).orderBy({ index: 'asset_seq' })('id'),
+        transactions.between(['asset', r.minval], ['asset', r.maxval], { index: 'asset_order' }).orderBy({ index: 'asset_order' })('id'),
       );
       expectTerm(
         terms.getTxidsFilteredTerm(DB, 'asset', { operation: 'TRANSFER', lastTx: true }),
         transactions
-          .between(['asset', r.minval], ['asset', r.maxval], { index: 'asset_seq' })
-          .orderBy({ index: r.desc('asset_seq') })
+          .between(['asset', r.minval], ['asset', r.maxval], { index: 'asset_order' })
+          .orderBy({ index: r.desc('asset_order') })
           .filter((doc: RDatum) => doc('operation').eq('TRANSFER'))
           .limit(1)('id'),
       );
@@ -1348,11 +1351,11 @@ describe('rethinkdb backend without a server', function () {
               .split()
               .filter((token: RDatum) => token.match(scan.scoreWords[0]).ne(null))
               .count(),
-            seq: doc('seq'),
+            order: r.branch(doc('seq').nth(0).typeOf().eq('NUMBER'), [1, doc('seq')], [0, doc('seq')]),
           }))
-          .orderBy(r.desc('score'), r.asc('seq'))
+          .orderBy(r.desc('score'), r.asc('order'))
           .limit(5)
-          .without('seq'),
+          .without('order'),
       );
     });
   });
