@@ -10,7 +10,7 @@
  * PostgreSQL: CHAINSTORE_BENCH_POSTGRES_URL names a server where databases may be created
  * (default postgres://postgres@127.0.0.1:5432/postgres); without one, only SQLite is measured.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { changefeedSection } from './cases/changefeed';
@@ -23,6 +23,8 @@ import { type Section, holds, markdown } from './support/report';
 
 const SECTIONS = ['dispatch', 'writes', 'scaling', 'commit', 'changefeed'] as const;
 type SectionName = (typeof SECTIONS)[number];
+/** Section ids in the order RESULTS.md lists them. */
+const ORDER = ['dispatch', 'bulk-writes', 'point-reads', 'scaling', 'commit', 'changefeed'];
 
 function parseArgs(argv: readonly string[]): { only: SectionName[]; quick: boolean } {
   const quick = argv.includes('--quick');
@@ -65,8 +67,13 @@ async function main(): Promise<void> {
     console.log(markdown(sections, context));
     return;
   }
-  writeFileSync(join(__dirname, 'RESULTS.md'), markdown(sections, context));
-  writeFileSync(join(__dirname, 'results.json'), `${JSON.stringify({ context, sections }, null, 2)}\n`);
+  // A partial run (--only) replaces its own sections and keeps the others of the last run.
+  const file = join(__dirname, 'results.json');
+  const previous: Section[] = only.length < SECTIONS.length && existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { sections: Section[] }).sections : [];
+  const fresh = new Set(sections.map((s) => s.id));
+  const merged = [...previous.filter((s) => !fresh.has(s.id)), ...sections].sort((a, b) => ORDER.indexOf(a.id) - ORDER.indexOf(b.id));
+  writeFileSync(join(__dirname, 'RESULTS.md'), markdown(merged, context));
+  writeFileSync(file, `${JSON.stringify({ context, sections: merged }, null, 2)}\n`);
   console.log('wrote bench/RESULTS.md and bench/results.json');
 }
 
