@@ -5,30 +5,18 @@
  * have realistic fan-out. Generated fast enough for a million (keys and conditions are made
  * once per owner, not per transaction).
  */
-import { createHash } from 'node:crypto';
 import type { Block, Transaction, TransactionOutput } from '../../lib';
+import { hexId, publicKey } from '../../spec/conformance/fixtures';
 
-/** 64 lowercase hex characters from a seed. */
-export const hexId = (seed: string): string => createHash('sha256').update(seed).digest('hex');
+export { hexId };
 
 const WORDS = ['coffee', 'tea', 'cocoa', 'mug', 'kettle', 'harbour', 'granite', 'willow', 'ledger', 'copper', 'amber', 'meadow'];
 
 /** Owners a workload spreads outputs over. */
 export const OWNERS = 1_000;
 
-const BASE58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz';
-function base58(hex: string): string {
-  let n = BigInt(`0x${hex}`);
-  let text = '';
-  while (n > 0n) {
-    text = BASE58[Number(n % 58n)] + text;
-    n /= 58n;
-  }
-  return text;
-}
-
 /** Public key of owner `n` (a base58 string of 32 bytes, as a ledger has). */
-export const keyOf = (n: number): string => base58(hexId(`bench/owner/${n}`));
+export const keyOf = (n: number): string => publicKey(`bench/owner/${n}`);
 
 /** Public key of owner `n` of the shared pool of OWNERS (made once). */
 export const ownerKey = (() => {
