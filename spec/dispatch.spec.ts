@@ -342,6 +342,44 @@ describe('dispatch', () => {
           expect((error as Error).message).to.include(speak.genericName);
         });
       }
+
+      it('refuses a primitive or a function even with handlers registered for their own classes', () => {
+        const speak = bareGeneric<Speak>();
+        const impl = () => 'found';
+        speak.register([String, Number, Boolean] as never, impl);
+        for (const value of ['conn', 42, true, () => 'fn']) {
+          const error = thrownBy(() => (speak as unknown as LooseCall)(value));
+          expect(error, String(value)).to.be.an.instanceOf(TypeError);
+        }
+        // The registrations are still the handlers given, and objects still reach Object's.
+        expect(speak.dispatch(String)).to.equal(impl);
+        speak.register(Object, impl);
+        expect(speak.dispatch(Object)).to.equal(impl);
+        expect(speak.registry.get(Object)).to.equal(impl);
+        expect(speak(new Rock() as never)).to.equal('found');
+      });
+
+      it('refuses a primitive with TypeError before its argument check runs', () => {
+        let checked = false;
+        const feed = generic<(target: object, portions: number) => string>('spec.feedAnything', {
+          check: () => {
+            checked = true;
+            throw new ValidationError('never valid', 'portions');
+          },
+        });
+        feed.register(Object, () => 'fed');
+        const error = thrownBy(() => (feed as unknown as LooseCall)('abc', 5));
+        expect(error).to.be.an.instanceOf(TypeError);
+        expect(checked).to.equal(false);
+      });
+
+      it('refuses a primitive through a class that shares Object.prototype', () => {
+        const speak = bareGeneric<Speak>();
+        function Plain() {}
+        Plain.prototype = Object.prototype;
+        speak.register(Plain as never, () => 'plain');
+        expect(thrownBy(() => (speak as unknown as LooseCall)(42))).to.be.an.instanceOf(TypeError);
+      });
     });
   });
 
