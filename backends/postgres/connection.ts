@@ -12,7 +12,7 @@ import type { ResolvedConfig, TlsOptions } from '../../lib/config';
 import { ConfigurationError, ConnectionError } from '../../lib/errors';
 import { withRetries } from '../../lib/retry';
 import { SqlConnection } from '../sql/connection';
-import { isRetryable, mapPostgresError } from './errors';
+import { isConnectionFailure, isRetryable, mapPostgresError } from './errors';
 import { escapeParameter, jsonbText, parseJsonb, parseText } from './nul';
 import { type Pool, type PoolConfig, type QueryResult, type QueryResultRow, pg } from './driver';
 
@@ -181,35 +181,82 @@ export class PostgresConnection extends SqlConnection {
    * Runs `work` in one transaction on one pooled client, holding the change-log lock from
    * the start so that writers queue in one order and never deadlock on it. The whole
    * transaction is retried when the connection fails or the server asks for a retry.
+   *
+   * A connection lost while COMMIT was on its way leaves the outcome unknown: the server may
+   * have committed and only the answer was lost. Running the work again would then fail on
+   * its own rows (a DuplicateKeyError for a block that is stored), so the next attempt first
+   * asks the server what became of that transaction, by its id (`txid_status`): committed,
+   * the work is done; aborted, it runs again; still in progress, it asks again after a pause.
    */
   async transaction<T>(what: string, work: (client: TransactionClient) => Promise<T>): Promise<T> {
-    const result = await this.attempt(what, async () => {
-      const client = await this.pool.connect();
-      // A checked-out client's lost connection is an 'error' event: without a listener it
-      // would end the process; with one, the failing query rejects and the work is retried.
-      let broken: unknown;
-      const onError = (error: unknown) => {
-        broken = error;
-      };
-      client.on('error', onError);
-      try {
-        await client.query('BEGIN');
-        await client.query('SELECT pg_advisory_xact_lock($1)', [CHANGE_LOG_LOCK]);
-        const value = await work({ query: (text, values) => client.query(text, values?.map(escapeParameter)) });
-        await client.query('COMMIT');
-        return value;
-      } catch (error) {
-        await client.query('ROLLBACK').catch((rollbackError: unknown) => {
-          broken = rollbackError;
-        });
-        throw error;
-      } finally {
-        client.off('error', onError);
-        client.release(broken instanceof Error ? broken : broken === undefined ? undefined : new Error(String(broken)));
-      }
-    });
+    let unresolved: { xid: string; value: T } | undefined;
+    const lostAtCommit = (xid: string, value: T) => {
+      unresolved = { xid, value };
+    };
+    let result: T;
+    try {
+      result = await this.attempt(what, async () => {
+        if (unresolved) {
+          if (await this.committed(unresolved.xid)) return unresolved.value;
+          unresolved = undefined;
+        }
+        return this.transactionOnce(work, lostAtCommit);
+      });
+    } catch (error) {
+      // The last try lost its COMMIT: one more question before reporting a failure that
+      // may not be one.
+      if (!unresolved || !(await this.committed(unresolved.xid).catch(() => false))) throw error;
+      result = unresolved.value;
+    }
     this.countWrite();
     return result;
+  }
+
+  /** One try of {@link transaction}; a connection lost at COMMIT is reported to `lostAtCommit`. */
+  private async transactionOnce<T>(work: (client: TransactionClient) => Promise<T>, lostAtCommit: (xid: string, value: T) => void): Promise<T> {
+    const client = await this.pool.connect();
+    // A checked-out client's lost connection is an 'error' event: without a listener it
+    // would end the process; with one, the failing query rejects and the work is retried.
+    let broken: unknown;
+    const onError = (error: unknown) => {
+      broken = error;
+    };
+    client.on('error', onError);
+    try {
+      await client.query('BEGIN');
+      const { rows } = await client.query<{ xid: string }>('SELECT pg_advisory_xact_lock($1), txid_current()::text AS xid', [CHANGE_LOG_LOCK]);
+      const value = await work({ query: (text, values) => client.query(text, values?.map(escapeParameter)) });
+      await client.query('COMMIT').catch((error: unknown) => {
+        if (isConnectionFailure(error)) lostAtCommit(rows[0].xid, value);
+        throw error;
+      });
+      return value;
+    } catch (error) {
+      await client.query('ROLLBACK').catch((rollbackError: unknown) => {
+        broken = rollbackError;
+      });
+      throw error;
+    } finally {
+      client.off('error', onError);
+      client.release(broken instanceof Error ? broken : broken === undefined ? undefined : new Error(String(broken)));
+    }
+  }
+
+  /**
+   * Whether transaction `xid`, whose COMMIT went unanswered, committed. While the server
+   * still runs it (it has not noticed the lost session: a cut network, not a closed socket),
+   * its session holds the change-log lock and every writer waits: it is ended, and the
+   * caller's retries ask again after a pause (ended, it is aborted).
+   */
+  private async committed(xid: string): Promise<boolean> {
+    const { rows } = await this.pool.query<{ status: string | null }>('SELECT txid_status($1::bigint) AS status', [xid]);
+    const status = rows[0]?.status;
+    if (status === 'in progress') {
+      // backend_xid is the 32-bit id, without txid_current's epoch.
+      await this.pool.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE backend_xid::text::bigint = $1::bigint % 4294967296', [xid]);
+      throw Object.assign(new Error(`transaction ${xid} of a lost session was still in progress`), { code: '08006' });
+    }
+    return status === 'committed';
   }
 
   /** `?` placeholders as `$1, $2, ...`, converted once per SQL text. */

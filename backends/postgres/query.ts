@@ -102,13 +102,22 @@ function deleteUtxos(run: Run, refs: readonly OutputRef[]): Promise<unknown> {
 const onPool = (conn: PostgresConnection, what: string): Run => (text, values) => conn.query(what, text, values);
 const onClient = (client: TransactionClient): Run => (text, values) => client.query(text, values);
 
-async function insertBlock(conn: PostgresConnection, run: Run, block: Block): Promise<void> {
+async function insertBlock(conn: PostgresConnection, run: Run, block: Block, what: string): Promise<void> {
   try {
     await run(INSERT_BLOCK, [block.height, block.app_hash, jsonbText(block.transactions)]);
   } catch (error) {
     if ((error as { code?: string }).code !== '23505') throw error;
-    throw new DuplicateKeyError(conn.backend, `commit block: height ${block.height} exists`, [block.height], { cause: error });
+    throw new DuplicateKeyError(conn.backend, `${what}: height ${block.height} exists`, [block.height], { cause: error });
   }
+}
+
+/**
+ * Inserts documents in a transaction of their own: a lost answer to its COMMIT is then
+ * resolved (connection.ts), where a retried single statement would hit its own rows.
+ */
+function insertDocuments(conn: PostgresConnection, what: string, table: 'assets' | 'metadata', docs: readonly unknown[]): Promise<unknown> {
+  const column = table === 'assets' ? 'data' : 'metadata';
+  return conn.transaction(what, (client) => client.query(INSERT_DOCUMENTS(table, column), [jsonbText(docs)]));
 }
 
 /** The postgres backend's own query handlers, registered by its index over the family's. */
@@ -146,25 +155,30 @@ export const queryHandlers: HandlerMap<typeof query, typeof PostgresConnection> 
 
   async storeAsset(conn, asset) {
     await writeUnique(conn, 'store asset', 'assets', [asset.id], () =>
-      conn.query('store asset', INSERT_DOCUMENTS('assets', 'data'), [jsonbText([asset])]),
+      insertDocuments(conn, 'store asset', 'assets', [asset]),
     );
   },
 
   async storeAssets(conn, assets) {
     if (assets.length === 0) return;
     await writeUnique(conn, 'store assets', 'assets', ids(assets), () =>
-      conn.query('store assets', INSERT_DOCUMENTS('assets', 'data'), [jsonbText(assets)]),
+      insertDocuments(conn, 'store assets', 'assets', assets),
     );
   },
 
   async storeMetadatas(conn, metadatas) {
     if (metadatas.length === 0) return;
     await writeUnique(conn, 'store metadata', 'metadata', ids(metadatas), () =>
-      conn.query('store metadata', INSERT_DOCUMENTS('metadata', 'metadata'), [jsonbText(metadatas)]),
+      insertDocuments(conn, 'store metadata', 'metadata', metadatas),
     );
   },
 
   textSearch,
+
+  // In a transaction, for the same reason as insertDocuments.
+  async storeBlock(conn, block) {
+    await conn.transaction('store block', (client) => insertBlock(conn, onClient(client), block, 'store block'));
+  },
 
   async storeUnspentOutputs(conn, utxos) {
     if (utxos.length) await upsertUtxos(onPool(conn, 'store unspent outputs'), utxos);
@@ -184,7 +198,7 @@ export const queryHandlers: HandlerMap<typeof query, typeof PostgresConnection> 
         const { spent, created } = utxoChanges(txs);
         if (spent.length) await deleteUtxos(run, spent);
         if (created.length) await upsertUtxos(run, created);
-        await insertBlock(conn, run, block);
+        await insertBlock(conn, run, block, 'commit block');
       }),
     );
   },

@@ -70,6 +70,13 @@ class FakeServer {
   connections = 0;
   /** Statements executed through the relay, in order (simple queries and extended-protocol executes). */
   readonly statements: string[] = [];
+  /**
+   * The next COMMIT through the relay loses its session: 'before' it reaches the server, or
+   * 'after' the server committed and answered (the answer is not passed on); 'stranded': the
+   * client's side is closed before COMMIT but the server's is kept open, as a cut network
+   * leaves it (the server's session stays in its transaction, holding its locks).
+   */
+  dropAtCommit: 'before' | 'after' | 'stranded' | undefined;
   #server: net.Server | undefined;
   #sockets = new Set<net.Socket>();
 
@@ -124,50 +131,88 @@ class FakeServer {
     inbound.on('close', () => outbound.destroy());
     outbound.on('close', () => inbound.destroy());
     outbound.pipe(inbound);
-    // Reads the frontend protocol: the startup message has no type byte, every later message
-    // is a type byte and a length. Parse remembers a statement's text, Bind which one runs.
-    let buffer = Buffer.alloc(0);
-    let started = false;
-    const prepared = new Map<string, string>();
-    let bound = '';
+    const session: RelayedSession = { buffer: Buffer.alloc(0), started: false, prepared: new Map(), bound: '' };
+    const hangUp = () => {
+      inbound.destroy();
+      outbound.destroy();
+    };
     inbound.on('data', (chunk: Buffer) => {
-      outbound.write(chunk);
-      buffer = Buffer.concat([buffer, chunk]);
-      for (;;) {
-        if (!started) {
-          if (buffer.length < 8) return;
-          const length = buffer.readInt32BE(0);
-          if (buffer.length < length) return;
-          const code = buffer.readInt32BE(4);
-          buffer = buffer.subarray(length);
-          if (code !== 80877103 && code !== 80877104) started = true; // not an SSL/GSS request
-          continue;
+      const commit = this.#read(session, chunk);
+      if (commit && (this.dropAtCommit === 'before' || this.dropAtCommit === 'stranded')) {
+        const stranded = this.dropAtCommit === 'stranded';
+        this.dropAtCommit = undefined;
+        if (!stranded) hangUp();
+        else {
+          // Only the client's side goes: the server's stays open until the relay stops.
+          inbound.removeAllListeners('close');
+          outbound.removeAllListeners('close');
+          outbound.unpipe(inbound);
+          this.#sockets.delete(inbound);
+          inbound.destroy();
         }
-        if (buffer.length < 5) return;
-        const type = String.fromCharCode(buffer[0]);
-        const length = buffer.readInt32BE(1);
-        if (buffer.length < 1 + length) return;
-        const body = buffer.subarray(5, 1 + length);
-        buffer = buffer.subarray(1 + length);
-        const strings = (n: number) => {
-          const out: string[] = [];
-          let at = 0;
-          for (let i = 0; i < n; i++) {
-            const end = body.indexOf(0, at);
-            out.push(body.subarray(at, end).toString('utf8'));
-            at = end + 1;
-          }
-          return out;
-        };
-        if (type === 'Q') this.statements.push(strings(1)[0]);
-        else if (type === 'P') {
-          const [name, text] = strings(2);
-          prepared.set(name, text);
-        } else if (type === 'B') bound = prepared.get(strings(2)[1]) ?? '';
-        else if (type === 'E') this.statements.push(bound);
+        return;
+      }
+      outbound.write(chunk);
+      if (commit && this.dropAtCommit === 'after') {
+        this.dropAtCommit = undefined;
+        outbound.unpipe(inbound);
+        outbound.once('data', hangUp);
+        outbound.resume(); // unpipe paused it
       }
     });
   }
+
+  /**
+   * Reads the frontend protocol, recording statements; true if `chunk` completed a COMMIT.
+   * The startup message has no type byte, every later message is a type byte and a length.
+   * Parse remembers a statement's text, Bind which one runs.
+   */
+  #read(session: RelayedSession, chunk: Buffer): boolean {
+    session.buffer = Buffer.concat([session.buffer, chunk]);
+    let commit = false;
+    for (;;) {
+      const buffer = session.buffer;
+      if (!session.started) {
+        if (buffer.length < 8 || buffer.length < buffer.readInt32BE(0)) return commit;
+        const code = buffer.readInt32BE(4);
+        session.buffer = buffer.subarray(buffer.readInt32BE(0));
+        if (code !== 80877103 && code !== 80877104) session.started = true; // not an SSL/GSS request
+        continue;
+      }
+      if (buffer.length < 5 || buffer.length < 1 + buffer.readInt32BE(1)) return commit;
+      const type = String.fromCharCode(buffer[0]);
+      const length = buffer.readInt32BE(1);
+      const body = buffer.subarray(5, 1 + length);
+      session.buffer = buffer.subarray(1 + length);
+      const strings = (n: number) => {
+        const out: string[] = [];
+        let at = 0;
+        for (let i = 0; i < n; i++) {
+          const end = body.indexOf(0, at);
+          out.push(body.subarray(at, end).toString('utf8'));
+          at = end + 1;
+        }
+        return out;
+      };
+      if (type === 'Q') {
+        const [text] = strings(1);
+        this.statements.push(text);
+        commit ||= /^COMMIT$/i.test(text);
+      } else if (type === 'P') {
+        const [name, text] = strings(2);
+        session.prepared.set(name, text);
+      } else if (type === 'B') session.bound = session.prepared.get(strings(2)[1]) ?? '';
+      else if (type === 'E') this.statements.push(session.bound);
+    }
+  }
+}
+
+/** What the relay knows of one client session. */
+interface RelayedSession {
+  buffer: Buffer;
+  started: boolean;
+  prepared: Map<string, string>;
+  bound: string;
 }
 
 describe('postgres connection faults', function () {
@@ -352,6 +397,46 @@ describe('postgres connection faults', function () {
       const { error } = await failure(DuplicateKeyError, () => query.writeTransaction(through, tx));
       expect(error.keys).to.deep.equal([tx.id]);
       expect(relay.count(/^BEGIN$/i), 'transactions begun').to.equal(2);
+    });
+
+    const LOSSES = {
+      after: 'the server committed and its answer was lost',
+      before: 'COMMIT never reached the server',
+      stranded: 'COMMIT never reached the server, whose session lives on holding its locks',
+    } as const;
+    for (const [when, what] of Object.entries(LOSSES) as [keyof typeof LOSSES, string][]) {
+      it(`completes a commitBlock whose session was lost at COMMIT (${what}), storing it once`, async function () {
+        const relay = await fake('relay');
+        const through = await open({ url: relay.url(), maxTries: 10 });
+        const txs = [createTx(), createTx()];
+        relay.dropAtCommit = when;
+        await query.commitBlock(through, block(3, txs), txs);
+        expect(relay.dropAtCommit, 'the relay dropped a session at COMMIT').to.equal(undefined);
+        expect(relay.count(/^COMMIT$/i), 'COMMITs sent').to.equal(when === 'after' ? 1 : 2);
+        expect(await query.getBlock(conn, 3)).to.deep.equal(block(3, txs));
+        expect(await query.getTransactions(conn, txs.map((tx) => tx.id))).to.deep.equal(txs);
+        expect((await admin.countRecords(conn)).transactions).to.equal(txs.length);
+      });
+    }
+
+    it('completes storeBlock, storeAssets and storeMetadatas whose answer to COMMIT was lost, storing each once', async function () {
+      const relay = await fake('relay');
+      const through = await open({ url: relay.url(), maxTries: 10 });
+      const [a, b] = [createTx(), createTx()];
+      const writes: [string, () => Promise<unknown>][] = [
+        ['storeBlock', () => query.storeBlock(through, block(5))],
+        ['storeAssets', () => query.storeAssets(through, [{ id: a.id, data: { n: 1 } }])],
+        ['storeAsset', () => query.storeAsset(through, { id: b.id, data: { n: 2 } })],
+        ['storeMetadatas', () => query.storeMetadatas(through, [{ id: a.id, metadata: { m: 1 } }])],
+      ];
+      for (const [name, write] of writes) {
+        relay.dropAtCommit = 'after';
+        await write();
+        expect(relay.dropAtCommit, `the relay dropped ${name}'s session at COMMIT`).to.equal(undefined);
+      }
+      expect(await query.getBlock(conn, 5)).to.deep.equal(block(5));
+      expect(await query.getAssets(conn, [a.id, b.id])).to.deep.equal([{ id: a.id, data: { n: 1 } }, { id: b.id, data: { n: 2 } }]);
+      expect(await query.getMetadata(conn, [a.id])).to.deep.equal([{ id: a.id, metadata: { m: 1 } }]);
     });
 
     it('replaces a session the server terminated between two operations', async function () {
