@@ -10,8 +10,28 @@ import { ConnectionError, OperationError } from '../../lib/errors';
 import type { TableName } from '../../lib/tables';
 import type { SqlConnection } from './connection';
 
-/** Events read per query. */
-const BATCH = 1000;
+/** Change-log rows read per query. */
+export const BATCH = 1000;
+
+/**
+ * The error of a feed that can no longer deliver every event (the log was pruned past it, or
+ * made anew): it fails rather than skip any.
+ *
+ * @example
+ * throw fellBehind('sqlite', 'events after 7 and before 12 were pruned from the change log');
+ */
+export function fellBehind(backend: string, why: string): OperationError {
+  return new OperationError(backend, `changefeed fell behind: ${why} (raise changeLogRetention, or reopen the feed)`);
+}
+
+/** Why a feed fell behind when the entries after `position` and before `first` were pruned. */
+export const prunedBetween = (position: number, first: number) => `events after ${position} and before ${first} were pruned from the change log`;
+
+/** What one read of the log gave: this feed's events, and whether more entries wait already. */
+export interface LogRead {
+  events: ChangeEvent[];
+  more: boolean;
+}
 
 /**
  * A feed over the change log of a SQL engine; an engine adds how to wait for changes.
@@ -22,7 +42,8 @@ const BATCH = 1000;
  * }
  */
 export abstract class ChangeLogFeed<C extends SqlConnection> extends ChangeFeed {
-  #position = 0;
+  /** The seq of the last log entry this feed has finished with. */
+  protected position = 0;
 
   constructor(
     protected readonly conn: C,
@@ -41,14 +62,14 @@ export abstract class ChangeLogFeed<C extends SqlConnection> extends ChangeFeed 
 
   protected async start(): Promise<void> {
     const [row] = await this.conn.rows<{ seq: unknown }>('start changefeed', 'SELECT COALESCE(MAX(seq), 0) AS seq FROM changes');
-    this.#position = Number(row.seq);
+    this.position = Number(row.seq);
   }
 
   protected async pull(signal: AbortSignal): Promise<ChangeEvent[]> {
     for (;;) {
       if (signal.aborted) return [];
       this.beforeRead();
-      let batch: { events: ChangeEvent[]; read: number };
+      let batch: LogRead;
       try {
         batch = await this.read(signal);
       } catch (error) {
@@ -61,32 +82,35 @@ export abstract class ChangeLogFeed<C extends SqlConnection> extends ChangeFeed 
         await this.waitForChanges(signal);
         continue;
       }
-      const { events, read } = batch;
+      const { events, more } = batch;
       if (events.length) return events;
       // A full batch of other tables' events: read on at once.
-      if (read === BATCH) continue;
+      if (more) continue;
       await this.waitForChanges(signal);
     }
   }
 
-  /** The next events after the position, advancing it past every row seen. */
-  private async read(signal: AbortSignal): Promise<{ events: ChangeEvent[]; read: number }> {
+  /**
+   * The next events after the position, advancing it past every entry seen. An engine whose
+   * log holds more than one event per entry overrides this.
+   */
+  protected async read(signal: AbortSignal): Promise<LogRead> {
     const rows = await this.conn.rows<{ seq: unknown; tbl: TableName; op: unknown; record: unknown }>(
       'read changefeed',
       'SELECT seq, tbl, op, record FROM changes WHERE seq > ? ORDER BY seq LIMIT ?',
-      [this.#position, BATCH],
+      [this.position, BATCH],
       signal,
     );
-    if (rows.length && Number(rows[0].seq) > this.#position + 1) await this.checkNotPruned(Number(rows[0].seq));
+    if (rows.length && Number(rows[0].seq) > this.position + 1) await this.checkNotPruned(Number(rows[0].seq));
     const events: ChangeEvent[] = [];
     for (const row of rows) {
-      this.#position = Number(row.seq);
+      this.position = Number(row.seq);
       const operation = Number(row.op);
       if (row.tbl === this.table && (operation & this.operations) !== 0) {
         events.push({ operation, table: row.tbl, record: this.conn.fromJson(row.record) });
       }
     }
-    return { events, read: rows.length };
+    return { events, more: rows.length === BATCH };
   }
 
   /**
@@ -95,11 +119,8 @@ export abstract class ChangeLogFeed<C extends SqlConnection> extends ChangeFeed 
    */
   private async checkNotPruned(firstSeq: number): Promise<void> {
     const [row] = await this.conn.rows<{ oldest: unknown }>('read changefeed', 'SELECT MIN(seq) AS oldest FROM changes');
-    if (this.#position > 0 && Number(row.oldest) === firstSeq) {
-      throw new OperationError(
-        this.conn.backend,
-        `changefeed fell behind: events after ${this.#position} and before ${firstSeq} were pruned from the change log (raise changeLogRetention)`,
-      );
+    if (this.position > 0 && Number(row.oldest) === firstSeq) {
+      throw fellBehind(this.conn.backend, prunedBetween(this.position, firstSeq));
     }
   }
 }

@@ -9,46 +9,59 @@
  */
 import { type Json } from '../../lib/model';
 import { searchableText } from '../../lib/search';
+import type { InsertLog } from './changelog';
 import type { SqliteConnection } from './connection';
 
 /** Tables of searchable documents, with their document column. */
 export const SEARCHABLE = { assets: 'data', metadata: 'metadata' } as const;
 export type SearchableTable = keyof typeof SEARCHABLE;
 
-const insertSql = (table: SearchableTable) => `INSERT INTO ${table} (id, ${SEARCHABLE[table]}) VALUES (?, ?)`;
-const insertNewSql = (table: SearchableTable) => `${insertSql(table)} ON CONFLICT (id) DO NOTHING`;
-const updateSql = (table: SearchableTable) => `UPDATE ${table} SET ${SEARCHABLE[table]} = ? WHERE id = ? RETURNING seq`;
-const indexSql = (table: SearchableTable) => `INSERT INTO ${table}_fts (rowid, text) VALUES (?, ?)`;
-const unindexSql = (table: SearchableTable) => `DELETE FROM ${table}_fts WHERE rowid = ?`;
+/** The statements of each table, built once: a bulk write looks them up per document. */
+const sqlOf = (table: SearchableTable) => {
+  const insert = `INSERT INTO ${table} (id, ${SEARCHABLE[table]}) VALUES (?, ?)`;
+  return {
+    insert,
+    insertNew: `${insert} ON CONFLICT (id) DO NOTHING`,
+    update: `UPDATE ${table} SET ${SEARCHABLE[table]} = ? WHERE id = ? RETURNING seq`,
+    index: `INSERT INTO ${table}_fts (rowid, text) VALUES (?, ?)`,
+    unindex: `DELETE FROM ${table}_fts WHERE rowid = ?`,
+  };
+};
+const SQL = { assets: sqlOf('assets'), metadata: sqlOf('metadata') };
 
 /**
  * Stores a document under a new id (an existing id fails with the engine's unique
- * violation) and indexes its text. Must run inside a write transaction.
+ * violation) and indexes its text. Must run inside a write transaction; the insert is
+ * logged through `log`.
  *
  * @example
- * conn.write('store asset', () => insertDocument(conn, 'assets', asset.id, asset.data));
+ * conn.write('store asset', () => { insertDocument(conn, log, 'assets', asset.id, asset.data); log.flush(); });
  */
-export function insertDocument(conn: SqliteConnection, table: SearchableTable, id: string, doc: Json | null): void {
-  const { lastInsertRowid } = conn.statement(insertSql(table)).run(id, JSON.stringify(doc));
-  conn.statement(indexSql(table)).run(lastInsertRowid, searchableText(doc));
+export function insertDocument(conn: SqliteConnection, log: InsertLog, table: SearchableTable, id: string, doc: Json | null): void {
+  const { lastInsertRowid } = conn.statement(SQL[table].insert).run(id, JSON.stringify(doc));
+  log.inserted(table, lastInsertRowid);
+  conn.statement(SQL[table].index).run(lastInsertRowid, searchableText(doc));
 }
 
 /**
  * Stores a document under `id`, replacing what was stored there, and (re)indexes its text.
- * Must run inside a write transaction.
+ * Must run inside a write transaction; an insert is logged through `log`.
  *
  * @example
- * conn.write('write transaction', () => upsertDocument(conn, 'metadata', tx.id, tx.metadata));
+ * conn.write('write transaction', () => { upsertDocument(conn, log, 'metadata', tx.id, tx.metadata); log.flush(); });
  */
-export function upsertDocument(conn: SqliteConnection, table: SearchableTable, id: string, doc: Json | null): void {
+export function upsertDocument(conn: SqliteConnection, log: InsertLog, table: SearchableTable, id: string, doc: Json | null): void {
   const json = JSON.stringify(doc);
   const text = searchableText(doc);
-  const inserted = conn.statement(insertNewSql(table)).run(id, json);
+  const inserted = conn.statement(SQL[table].insertNew).run(id, json);
   if (inserted.changes === 1) {
-    conn.statement(indexSql(table)).run(inserted.lastInsertRowid, text);
+    log.inserted(table, inserted.lastInsertRowid);
+    conn.statement(SQL[table].index).run(inserted.lastInsertRowid, text);
     return;
   }
-  const { seq } = conn.statement(updateSql(table)).get(json, id) as { seq: number };
-  conn.statement(unindexSql(table)).run(seq);
-  conn.statement(indexSql(table)).run(seq, text);
+  // The update's own log entry (a trigger) must follow the inserts logged before it.
+  log.flush(table);
+  const { seq } = conn.statement(SQL[table].update).get(json, id) as { seq: number };
+  conn.statement(SQL[table].unindex).run(seq);
+  conn.statement(SQL[table].index).run(seq, text);
 }

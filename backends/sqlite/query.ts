@@ -5,12 +5,13 @@
  */
 import type { HandlerMap } from '../../lib/dispatch';
 import { utxoChanges } from '../../lib/ledger';
-import { type Block, type OutputRef, type Transaction, type Utxo, assetIdOf } from '../../lib/model';
+import { type Block, type Json, type OutputRef, type Transaction, type Utxo, assetIdOf } from '../../lib/model';
 import type * as query from '../../lib/query';
 import { DELETE_UTXO, INSERT_BLOCK, UPSERT_ELECTION, UPSERT_PRE_COMMIT, UPSERT_UTXO } from '../sql/statements';
+import { InsertLog } from './changelog';
 import type { SqliteConnection } from './connection';
 import { writeUnique } from '../sql/unique';
-import { insertDocument, upsertDocument } from './documents';
+import { type SearchableTable, insertDocument, upsertDocument } from './documents';
 import { duplicateKeys, isUniqueViolation } from './errors';
 import { textSearch } from './search';
 
@@ -27,17 +28,19 @@ function allFor(conn: SqliteConnection, sql: string, keys: readonly unknown[], .
 // Writing transactions
 // ---------------------------------------------------------------------------
 
+const GET_TRANSACTION = 'SELECT body FROM transactions WHERE id = ?';
 const INSERT_TRANSACTION = 'INSERT INTO transactions (id, operation, asset_id, body) VALUES (?, ?, ?, ?)';
 const INSERT_OUTPUT = 'INSERT OR IGNORE INTO outputs (public_key, transaction_id, output_index, sole) VALUES (?, ?, ?, ?)';
 const INSERT_SPEND = 'INSERT OR IGNORE INTO spends (fulfills_txid, fulfills_index, transaction_id) VALUES (?, ?, ?)';
 
-/** Stores transactions with their side rows; must run inside a write transaction. */
+/** Stores transactions with their side rows, and logs them; must run inside a write transaction. */
 function insertTransactions(conn: SqliteConnection, txs: readonly Transaction[]): void {
+  const log = new InsertLog(conn);
   const insertTx = conn.statement(INSERT_TRANSACTION);
   const insertOutput = conn.statement(INSERT_OUTPUT);
   const insertSpend = conn.statement(INSERT_SPEND);
   for (const tx of txs) {
-    insertTx.run(tx.id, tx.operation, assetIdOf(tx), JSON.stringify(tx));
+    log.inserted('transactions', insertTx.run(tx.id, tx.operation, assetIdOf(tx), JSON.stringify(tx)).lastInsertRowid);
     tx.outputs.forEach((output, index) => {
       const sole = output.public_keys.length === 1 ? 1 : 0;
       for (const key of output.public_keys) insertOutput.run(key, tx.id, index, sole);
@@ -46,9 +49,17 @@ function insertTransactions(conn: SqliteConnection, txs: readonly Transaction[])
       if (input.fulfills) insertSpend.run(input.fulfills.transaction_id, input.fulfills.output_index, tx.id);
     }
     // A transaction's asset data and metadata replace whatever was stored under its id before.
-    if ('data' in tx.asset) upsertDocument(conn, 'assets', tx.id, tx.asset.data);
-    if (tx.metadata !== null) upsertDocument(conn, 'metadata', tx.id, tx.metadata);
+    if ('data' in tx.asset) upsertDocument(conn, log, 'assets', tx.id, tx.asset.data);
+    if (tx.metadata !== null) upsertDocument(conn, log, 'metadata', tx.id, tx.metadata);
   }
+  log.flush();
+}
+
+/** Stores documents under new ids, and logs them; must run inside a write transaction. */
+function insertDocuments(conn: SqliteConnection, table: SearchableTable, docs: readonly { id: string; doc: Json | null }[]): void {
+  const log = new InsertLog(conn);
+  for (const { id, doc } of docs) insertDocument(conn, log, table, id, doc);
+  log.flush();
 }
 
 const ids = (records: readonly { id: string }[]) => records.map((record) => record.id);
@@ -106,6 +117,12 @@ export const queryHandlers: HandlerMap<typeof query, typeof SqliteConnection> = 
     await writeUnique(conn, 'write transactions', 'transactions', ids(txs), () => conn.write('write transactions', () => insertTransactions(conn, txs)));
   },
 
+  // The family's reads go through rows() (all()); the point read that matters most steps once.
+  async getTransaction(conn, id) {
+    const row = conn.read('get transaction', () => conn.statement(GET_TRANSACTION).get(id));
+    return row === undefined ? null : parseBody(row);
+  },
+
   async deleteTransactions(conn, ids) {
     if (ids.length === 0) return;
     conn.write('delete transactions', () => deleteTransactionRows(conn, ids));
@@ -129,25 +146,21 @@ export const queryHandlers: HandlerMap<typeof query, typeof SqliteConnection> = 
 
   async storeAsset(conn, asset) {
     await writeUnique(conn, 'store asset', 'assets', [asset.id], () =>
-      conn.write('store asset', () => insertDocument(conn, 'assets', asset.id, asset.data)),
+      conn.write('store asset', () => insertDocuments(conn, 'assets', [{ id: asset.id, doc: asset.data }])),
     );
   },
 
   async storeAssets(conn, assets) {
     if (assets.length === 0) return;
     await writeUnique(conn, 'store assets', 'assets', ids(assets), () =>
-      conn.write('store assets', () => {
-        for (const asset of assets) insertDocument(conn, 'assets', asset.id, asset.data);
-      }),
+      conn.write('store assets', () => insertDocuments(conn, 'assets', assets.map((a) => ({ id: a.id, doc: a.data })))),
     );
   },
 
   async storeMetadatas(conn, metadatas) {
     if (metadatas.length === 0) return;
     await writeUnique(conn, 'store metadata', 'metadata', ids(metadatas), () =>
-      conn.write('store metadata', () => {
-        for (const m of metadatas) insertDocument(conn, 'metadata', m.id, m.metadata);
-      }),
+      conn.write('store metadata', () => insertDocuments(conn, 'metadata', metadatas.map((m) => ({ id: m.id, doc: m.metadata })))),
     );
   },
 

@@ -6,80 +6,53 @@
  * (spent output -> spender), `block_transactions` (txid -> height). Asset data and metadata
  * have their own tables with FTS5 indexes, written with them by documents.ts.
  *
- * Every table has triggers that append to `changes`, the change log that changefeeds read
- * by sequence number: written in the same transaction as the change, so a feed can neither
- * miss a committed change nor see an uncommitted one, whichever process wrote it.
+ * Every change is appended to `changes`, the change log that changefeeds read by sequence
+ * number (changelog.ts: by triggers, and by the bulk writes for their inserts), in the same
+ * transaction as the change, so a feed can neither miss a committed change nor see an
+ * uncommitted one, whichever process wrote it.
  *
  * All DDL is `IF NOT EXISTS`, so creating the tables is idempotent and additive.
  */
 import type { HandlerMap } from '../../lib/dispatch';
 import * as schema from '../../lib/schema';
 import { TABLES } from '../../lib/tables';
+import { CHANGE_REF_INDEX, LOG_IDENTITY_SQL, RANGE_COLUMNS, changeLogTriggers } from './changelog';
 import type { SqliteConnection } from './connection';
-
-/** Operation bits, as stored in `changes.op` (the same as ChangeFeed's). */
-const INSERT = 1;
-const DELETE = 2;
-const UPDATE = 4;
+import { RETIRED_TABLE, RETIRED_TABLE_SQL, retiredTrigger } from './retired';
 
 const TOKENIZER = "tokenize = 'porter unicode61 remove_diacritics 2'";
-
-/** How a row of each logged table is turned into its public record (JSON). */
-const RECORD_OF: Record<string, (row: 'NEW' | 'OLD') => string> = {
-  // The body is already the transaction's JSON text: stored as is, not parsed again.
-  transactions: (r) => `${r}.body`,
-  assets: (r) => `json_object('id', ${r}.id, 'data', json(${r}.data))`,
-  metadata: (r) => `json_object('id', ${r}.id, 'metadata', json(${r}.metadata))`,
-  blocks: (r) => `json_object('height', ${r}.height, 'app_hash', ${r}.app_hash, 'transactions', json(${r}.transactions))`,
-  utxos: (r) =>
-    `json_object('transaction_id', ${r}.transaction_id, 'output_index', ${r}.output_index, 'amount', ${r}.amount, ` +
-    `'asset_id', ${r}.asset_id, 'condition_uri', ${r}.condition_uri)`,
-  pre_commit: (r) => `json_object('height', ${r}.height, 'transactions', json(${r}.transactions))`,
-  validators: (r) => `json_object('height', ${r}.height, 'validators', json(${r}.validators))`,
-  elections: (r) =>
-    `json_object('election_id', ${r}.election_id, 'height', ${r}.height, 'is_concluded', json(CASE WHEN ${r}.is_concluded THEN 'true' ELSE 'false' END))`,
-  abci_chains: (r) =>
-    `json_object('height', ${r}.height, 'chain_id', ${r}.chain_id, 'is_synced', json(CASE WHEN ${r}.is_synced THEN 'true' ELSE 'false' END))`,
-};
-
-function changeLogTriggers(table: string): string {
-  const record = RECORD_OF[table];
-  const trigger = (event: string, op: number, row: 'NEW' | 'OLD') => `
-    CREATE TRIGGER IF NOT EXISTS ${table}_log_${event.toLowerCase()} AFTER ${event} ON ${table} BEGIN
-      INSERT INTO changes (tbl, op, record) VALUES ('${table}', ${op}, ${record(row)});
-    END;`;
-  return trigger('INSERT', INSERT, 'NEW') + trigger('DELETE', DELETE, 'OLD') + trigger('UPDATE', UPDATE, 'NEW');
-}
 
 /**
  * A table of JSON documents with a contentless FTS5 index over their string values. The
  * index text is written by documents.ts (computed in JavaScript, much faster than json_tree
  * in a trigger); deletion stays a trigger. Databases made by an earlier version have insert
- * and update triggers that indexed in SQL: they are dropped, or every row would be indexed
- * twice.
+ * and update triggers that indexed in SQL: they are retired (retired.ts), or every row would
+ * be indexed twice.
  */
 function searchableTable(table: string, column: string): string {
   return `
     CREATE TABLE IF NOT EXISTS ${table} (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, ${column} TEXT);
     CREATE VIRTUAL TABLE IF NOT EXISTS ${table}_fts USING fts5(text, content = '', contentless_delete = 1, ${TOKENIZER});
-    DROP TRIGGER IF EXISTS ${table}_fts_insert;
-    DROP TRIGGER IF EXISTS ${table}_fts_update;
+    ${retiredTrigger(`${table}_fts_insert`)}
+    ${retiredTrigger(`${table}_fts_update`)}
     CREATE TRIGGER IF NOT EXISTS ${table}_fts_delete AFTER DELETE ON ${table} BEGIN
       DELETE FROM ${table}_fts WHERE rowid = OLD.seq;
     END;`;
 }
 
 /**
- * The whole schema; every statement is idempotent.
+ * The tables and indexes; every statement is idempotent.
  *
  * `changes.seq` is a plain rowid, not AUTOINCREMENT: SQLite gives a new row the largest seq
  * plus one, and pruning (connection.ts) always keeps the newest entries, so a seq is never
  * handed out twice; AUTOINCREMENT would add a write to sqlite_sequence for every logged row,
  * measured at a third of a bulk write's time. (Databases made with it keep it, correctly.)
  */
-export const SCHEMA = `
+export const TABLES_SQL = `
+  ${RETIRED_TABLE_SQL}
   CREATE TABLE IF NOT EXISTS changes (
-    seq INTEGER PRIMARY KEY, tbl TEXT NOT NULL, op INTEGER NOT NULL, record TEXT NOT NULL);
+    seq INTEGER PRIMARY KEY, tbl TEXT NOT NULL, op INTEGER NOT NULL, record TEXT NOT NULL,
+    ref INTEGER, ref_to INTEGER, prior TEXT);
 
   CREATE TABLE IF NOT EXISTS transactions (
     seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, operation TEXT NOT NULL, asset_id TEXT NOT NULL, body TEXT NOT NULL);
@@ -119,12 +92,21 @@ export const SCHEMA = `
     PRIMARY KEY (election_id, height)) WITHOUT ROWID;
   CREATE INDEX IF NOT EXISTS elections_height ON elections (height);
   CREATE TABLE IF NOT EXISTS abci_chains (height INTEGER PRIMARY KEY, chain_id TEXT NOT NULL, is_synced INTEGER NOT NULL);
-
-  ${TABLES.map(changeLogTriggers).join('\n')}
 `;
 
+/** The change log's index and triggers, run after {@link upgradeChangeLog}. */
+const CHANGE_LOG_SQL = `${LOG_IDENTITY_SQL}\n${CHANGE_REF_INDEX};\n${TABLES.map(changeLogTriggers).join('\n')}`;
+
+/** Adds the columns of range entries (changelog.ts) to a log made by an earlier version. */
+function upgradeChangeLog(conn: SqliteConnection): void {
+  const columns = new Set((conn.db.pragma('table_info(changes)') as { name: string }[]).map((column) => column.name));
+  for (const [column, type] of Object.entries(RANGE_COLUMNS)) {
+    if (!columns.has(column)) conn.db.exec(`ALTER TABLE changes ADD COLUMN ${column} ${type}`);
+  }
+}
+
 /** Every table, virtual table and side table, in an order safe to drop. */
-const ALL_TABLES = [...TABLES, 'assets_fts', 'metadata_fts', 'outputs', 'spends', 'block_transactions', 'changes'];
+const ALL_TABLES = [...TABLES, 'assets_fts', 'metadata_fts', 'outputs', 'spends', 'block_transactions', 'changes', 'change_log_identity', RETIRED_TABLE];
 
 /** The schema handlers of the sqlite backend, registered by its index. */
 export const schemaHandlers: HandlerMap<typeof schema, typeof SqliteConnection> = {
@@ -134,7 +116,11 @@ export const schemaHandlers: HandlerMap<typeof schema, typeof SqliteConnection> 
   },
 
   async createTables(conn) {
-    conn.write('create tables', () => conn.db.exec(SCHEMA));
+    conn.write('create tables', () => {
+      conn.db.exec(TABLES_SQL);
+      upgradeChangeLog(conn);
+      conn.db.exec(CHANGE_LOG_SQL);
+    });
     conn.forgetStatements();
   },
 

@@ -31,15 +31,50 @@ describe('sqlite schema upgrade', function () {
     try {
       await schema.initDatabase(conn);
       await query.storeAsset(conn, { id: 'a'.repeat(64), data: { title: 'kept quokka' } });
-      conn.db.exec(EARLIER_INDEX_TRIGGERS);
+      // An earlier database: its triggers, under names this version keeps taken.
+      conn.db.exec(`DROP TRIGGER assets_fts_insert; DROP TRIGGER assets_fts_update; DROP TRIGGER metadata_fts_insert; DROP TRIGGER metadata_fts_update; ${EARLIER_INDEX_TRIGGERS}`);
       await schema.initDatabase(conn);
       await query.storeAsset(conn, { id: 'b'.repeat(64), data: { title: 'new quokka' } });
       await query.storeMetadatas(conn, [{ id: 'c'.repeat(64), metadata: { note: 'quokka' } }]);
-      const triggers = conn.db.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE '%_fts_%' ORDER BY name").pluck().all();
+      const triggers = conn.db
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE '%_fts_%' AND tbl_name IN ('assets', 'metadata') ORDER BY name")
+        .pluck()
+        .all();
       expect(triggers).to.deep.equal(['assets_fts_delete', 'metadata_fts_delete']);
       expect((await query.textSearch(conn, 'quokka')).map((hit) => hit.id).sort()).to.deep.equal(['a'.repeat(64), 'b'.repeat(64)]);
       expect(await query.textSearch(conn, 'old')).to.deep.equal([]);
       expect(await query.textSearch(conn, 'quokka', { table: 'metadata' })).to.have.length(1);
+    } finally {
+      await conn.close();
+    }
+  });
+
+  it("leaves an earlier version's initDatabase, run after the upgrade, without effect", async function () {
+    const conn = (await connect({ backend: 'sqlite', name: ':memory:' })) as SqliteConnection;
+    try {
+      await schema.initDatabase(conn);
+      // What the earlier version's schema runs: its triggers, IF NOT EXISTS.
+      conn.db.exec(EARLIER_INDEX_TRIGGERS.replace(/CREATE TRIGGER/g, 'CREATE TRIGGER IF NOT EXISTS'));
+      conn.db.exec(`CREATE TRIGGER IF NOT EXISTS transactions_log_insert AFTER INSERT ON transactions BEGIN
+        INSERT INTO changes (tbl, op, record) VALUES ('transactions', 1, NEW.body); END;`);
+      const onTables = conn.db.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN ('transactions', 'assets', 'metadata') ORDER BY name").pluck().all();
+      expect(onTables).to.deep.equal([
+        'assets_fts_delete', 'assets_log_delete', 'assets_log_update',
+        'metadata_fts_delete', 'metadata_log_delete', 'metadata_log_update',
+        'transactions_log_delete', 'transactions_log_update',
+      ]);
+      const feed = await changefeed.getChangefeed(conn, 'transactions', ChangeFeed.INSERT);
+      const base = { version: '2.0', inputs: [{ owners_before: ['k'], fulfills: null, fulfillment: null }], outputs: [], metadata: null } as const;
+      const txs = ['e', 'f'].map((c) => ({ ...base, id: c.repeat(64), operation: 'CREATE', asset: { data: { title: 'kept quokka' } } }) as never);
+      await query.writeTransactions(conn, txs);
+      await query.storeBlock(conn, { height: 1, app_hash: 'ab', transactions: [] });
+      const iterator = feed[Symbol.asyncIterator]();
+      const events = [(await iterator.next()).value, (await iterator.next()).value];
+      expect(events.map((e) => e.record)).to.deep.equal(txs);
+      // Nothing else for this table: the block's event comes next on the log, not a repeat.
+      expect((conn.db.prepare("SELECT COUNT(*) FROM changes WHERE tbl = 'transactions'").pluck().get())).to.equal(1);
+      expect(await query.textSearch(conn, 'quokka')).to.have.length(2);
+      await feed.close();
     } finally {
       await conn.close();
     }
