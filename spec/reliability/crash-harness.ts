@@ -78,6 +78,8 @@ export interface CrashRunResult {
   inFlight: { landed: number; vanished: number };
   /** Checks made (one per recovery by this process). */
   checks: number;
+  /** Kills whose recovery was left to the next writer (checked after that writer's kill). */
+  deferred: number;
   /** Time spent running writers, waiting for their sessions to end, recovering and checking. */
   timeMs: { writers: number; settling: number; checking: number };
   /** Every broken invariant, with the kill it followed. Empty when all is well. */
@@ -266,7 +268,7 @@ export async function runCrashLoop(engine: EngineName, variant: CommitVariant, o
     killedInStep: {},
     blocks: 0, transactions: 0, rollbacks: 0, writerRollbacks: 0,
     inFlight: { landed: 0, vanished: 0 },
-    checks: 0, timeMs: { writers: 0, settling: 0, checking: 0 }, inconsistencies: [], durationMs: 0,
+    checks: 0, deferred: 0, timeMs: { writers: 0, settling: 0, checking: 0 }, inconsistencies: [], durationMs: 0,
   };
   const chain = new CrashChain(seed);
   const model = new LedgerModel(seed);
@@ -294,6 +296,7 @@ export async function runCrashLoop(engine: EngineName, variant: CommitVariant, o
 
       // Sometimes a pending rollback is left to the next writer, which is killed while it recovers.
       deferred = await afterKill(lap, writer, problems, variant === 'steps' && random() < 0.3);
+      if (deferred) result.deferred++;
       result.inconsistencies.push(...problems.map((problem) => `${where}: ${problem}`));
       log(`${engine}/${variant} ${where}: latest block ${chain.height}${deferred ? ', recovery left to the next writer' : ''}${problems.length ? `, ${problems.length} problem(s)` : ''}`);
     }
@@ -588,7 +591,7 @@ function sleep(ms: number): Promise<void> {
 /** One line per engine and variant. */
 export function summaryLine(r: CrashRunResult): string {
   const where = `${r.killedIn.commit} mid-commit, ${r.killedIn.recovery} mid-recovery, ${r.killedIn['between-blocks']} between blocks, ${r.killedIn.startup} at start-up`;
-  const rollbacks = `${r.rollbacks} rollbacks${r.writerRollbacks ? ` (+${r.writerRollbacks} by writers)` : ''}`;
+  const rollbacks = `${r.rollbacks} rollbacks${r.writerRollbacks ? ` (+${r.writerRollbacks} by writers)` : ''}${r.deferred ? `, ${r.deferred} recoveries left to the next writer` : ''}`;
   const order = ['before storePreCommitState', ...PROTOCOL_STEPS] as string[];
   const steps = Object.entries(r.killedInStep)
     .sort(([a], [b]) => order.indexOf(a) - order.indexOf(b))
