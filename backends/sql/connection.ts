@@ -13,6 +13,18 @@ import { Connection } from '../../lib/connection';
 export type Row = Record<string, unknown>;
 
 /**
+ * How the side tables (`outputs`, `spends`) name their transaction: `side` is their column,
+ * `column` the one of `transactions` it matches.
+ */
+export interface TransactionLink {
+  readonly side: string;
+  readonly column: string;
+}
+
+/** The family's layout: side rows name their transaction by id. */
+const BY_ID: TransactionLink = { side: 'transaction_id', column: 'id' };
+
+/**
  * Base class of the SQL engines' connections.
  *
  * @example
@@ -53,6 +65,18 @@ export abstract class SqlConnection extends Connection {
 
   /** The parameter for a JSON column. */
   abstract toJson(value: unknown): string;
+
+  /**
+   * How the family's lookups through `outputs` and `spends` reach a transaction. By id,
+   * unless an engine's side rows also keep the transaction's row number: reaching the row by
+   * it skips a search of the id index, one page read fewer per result on a large ledger.
+   *
+   * @example
+   * conn.transactionLink;   // postgres: { side: 'transaction_id', column: 'id' }; sqlite: { side: 'tx_seq', column: 'seq' }
+   */
+  get transactionLink(): TransactionLink {
+    return BY_ID;
+  }
 }
 
 /** A boolean column's value: SQLite stores 0 and 1, PostgreSQL true and false. */

@@ -23,6 +23,12 @@ async function transactionsWhere(conn: SqlConnection, what: string, condition: s
   return bodies(conn, await conn.rows(what, `SELECT body FROM transactions WHERE ${condition} ORDER BY seq`, params));
 }
 
+/** A condition on `transactions`: the row is named by a row of side table `table` that matches `where`. */
+function namedBy(conn: SqlConnection, table: 'outputs' | 'spends', where: string): string {
+  const { column, side } = conn.transactionLink;
+  return `${column} IN (SELECT ${side} FROM ${table} WHERE ${where})`;
+}
+
 function toBlock(conn: SqlConnection, row: Row | undefined): Block | null {
   if (!row) return null;
   return { height: Number(row.height), app_hash: row.app_hash as string, transactions: conn.fromJson(row.transactions) as string[] };
@@ -53,13 +59,13 @@ export const sqlQueryHandlers: HandlerMap<typeof query, typeof SqlConnection> = 
     return transactionsWhere(
       conn,
       'get spent',
-      'id IN (SELECT transaction_id FROM spends WHERE fulfills_txid = ? AND fulfills_index = ?)',
+      namedBy(conn, 'spends', 'fulfills_txid = ? AND fulfills_index = ?'),
       [txid, outputIndex],
     );
   },
 
   async getOwnedIds(conn, publicKey) {
-    return transactionsWhere(conn, 'get owned transactions', 'id IN (SELECT transaction_id FROM outputs WHERE public_key = ?)', [publicKey]);
+    return transactionsWhere(conn, 'get owned transactions', namedBy(conn, 'outputs', 'public_key = ?'), [publicKey]);
   },
 
   async getAssetTokensForPublicKey(conn, assetId, publicKey) {
@@ -67,7 +73,7 @@ export const sqlQueryHandlers: HandlerMap<typeof query, typeof SqlConnection> = 
       conn,
       'get asset tokens',
       // `sole`: the output names that key and no other.
-      'id IN (SELECT transaction_id FROM outputs WHERE public_key = ? AND sole = ?) AND asset_id = ?',
+      `${namedBy(conn, 'outputs', 'public_key = ? AND sole = ?')} AND asset_id = ?`,
       [publicKey, 1, assetId],
     );
   },

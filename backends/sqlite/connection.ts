@@ -9,7 +9,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { SqlConnection } from '../sql/connection';
+import { SqlConnection, type TransactionLink } from '../sql/connection';
 import type { ResolvedConfig } from '../../lib/config';
 import { ConfigurationError } from '../../lib/errors';
 import { mapSqliteError } from './errors';
@@ -43,6 +43,8 @@ function option<K extends keyof typeof DEFAULTS>(config: ResolvedConfig, key: K,
   if (!check(value)) throw new ConfigurationError(`[sqlite] option ${key} is invalid: ${JSON.stringify(value)}`);
   return value as (typeof DEFAULTS)[K];
 }
+
+const BY_ROW_NUMBER: TransactionLink = { side: 'tx_seq', column: 'seq' };
 
 /** Writes between two prunings of the change log. */
 const PRUNE_EVERY = 1000;
@@ -80,6 +82,11 @@ export class SqliteConnection extends SqlConnection {
 
   override get location(): string {
     return this.path;
+  }
+
+  /** Side rows keep the transaction's row number (schema.ts): lookups reach the row by it. */
+  override get transactionLink(): TransactionLink {
+    return BY_ROW_NUMBER;
   }
 
   /** What identifies this database among the process's connections: its file, or itself in memory. */

@@ -30,8 +30,8 @@ function allFor(conn: SqliteConnection, sql: string, keys: readonly unknown[], .
 
 const GET_TRANSACTION = 'SELECT body FROM transactions WHERE id = ?';
 const INSERT_TRANSACTION = 'INSERT INTO transactions (id, operation, asset_id, body) VALUES (?, ?, ?, ?)';
-const INSERT_OUTPUT = 'INSERT OR IGNORE INTO outputs (public_key, transaction_id, output_index, sole) VALUES (?, ?, ?, ?)';
-const INSERT_SPEND = 'INSERT OR IGNORE INTO spends (fulfills_txid, fulfills_index, transaction_id) VALUES (?, ?, ?)';
+const INSERT_OUTPUT = 'INSERT OR IGNORE INTO outputs (public_key, transaction_id, output_index, sole, tx_seq) VALUES (?, ?, ?, ?, ?)';
+const INSERT_SPEND = 'INSERT OR IGNORE INTO spends (fulfills_txid, fulfills_index, transaction_id, tx_seq) VALUES (?, ?, ?, ?)';
 
 /** Stores transactions with their side rows, and logs them; must run inside a write transaction. */
 function insertTransactions(conn: SqliteConnection, txs: readonly Transaction[]): void {
@@ -40,13 +40,14 @@ function insertTransactions(conn: SqliteConnection, txs: readonly Transaction[])
   const insertOutput = conn.statement(INSERT_OUTPUT);
   const insertSpend = conn.statement(INSERT_SPEND);
   for (const tx of txs) {
-    log.inserted('transactions', insertTx.run(tx.id, tx.operation, assetIdOf(tx), JSON.stringify(tx)).lastInsertRowid);
+    const seq = insertTx.run(tx.id, tx.operation, assetIdOf(tx), JSON.stringify(tx)).lastInsertRowid;
+    log.inserted('transactions', seq);
     tx.outputs.forEach((output, index) => {
       const sole = output.public_keys.length === 1 ? 1 : 0;
-      for (const key of output.public_keys) insertOutput.run(key, tx.id, index, sole);
+      for (const key of output.public_keys) insertOutput.run(key, tx.id, index, sole, seq);
     });
     for (const input of tx.inputs) {
-      if (input.fulfills) insertSpend.run(input.fulfills.transaction_id, input.fulfills.output_index, tx.id);
+      if (input.fulfills) insertSpend.run(input.fulfills.transaction_id, input.fulfills.output_index, tx.id, seq);
     }
     // A transaction's asset data and metadata replace whatever was stored under its id before.
     if ('data' in tx.asset) upsertDocument(conn, log, 'assets', tx.id, tx.asset.data);
@@ -133,8 +134,8 @@ export const queryHandlers: HandlerMap<typeof query, typeof SqliteConnection> = 
     const rows = conn.read('get spending transactions', () =>
       allFor(
         conn,
-        `SELECT body FROM transactions WHERE id IN (
-           SELECT s.transaction_id FROM json_each(?) r JOIN spends s
+        `SELECT body FROM transactions WHERE seq IN (
+           SELECT s.tx_seq FROM json_each(?) r JOIN spends s
              ON s.fulfills_txid = json_extract(r.value, '$.transaction_id')
             AND s.fulfills_index = json_extract(r.value, '$.output_index'))
          ORDER BY seq`,

@@ -3,7 +3,8 @@
  *
  * Layout: each transaction is kept whole (JSON) in `transactions`, with side tables that
  * serve the lookups of the query contract: `outputs` (owner -> transaction), `spends`
- * (spent output -> spender), `block_transactions` (txid -> height). Asset data and metadata
+ * (spent output -> spender), `block_transactions` (txid -> height). `outputs` and `spends`
+ * name their transaction by id and by row number (`tx_seq`), which lookups use. Asset data and metadata
  * have their own tables with FTS5 indexes, written with them by documents.ts.
  *
  * Every change is appended to `changes`, the change log that changefeeds read by sequence
@@ -60,11 +61,11 @@ export const TABLES_SQL = `
 
   CREATE TABLE IF NOT EXISTS outputs (
     public_key TEXT NOT NULL, transaction_id TEXT NOT NULL, output_index INTEGER NOT NULL, sole INTEGER NOT NULL,
-    PRIMARY KEY (public_key, transaction_id, output_index)) WITHOUT ROWID;
+    tx_seq INTEGER, PRIMARY KEY (public_key, transaction_id, output_index)) WITHOUT ROWID;
 
   CREATE TABLE IF NOT EXISTS spends (
     fulfills_txid TEXT NOT NULL, fulfills_index INTEGER NOT NULL, transaction_id TEXT NOT NULL,
-    PRIMARY KEY (fulfills_txid, fulfills_index, transaction_id)) WITHOUT ROWID;
+    tx_seq INTEGER, PRIMARY KEY (fulfills_txid, fulfills_index, transaction_id)) WITHOUT ROWID;
 
   ${searchableTable('assets', 'data')}
   ${searchableTable('metadata', 'metadata')}
@@ -105,6 +106,20 @@ function upgradeChangeLog(conn: SqliteConnection): void {
   }
 }
 
+/**
+ * Gives the side tables of an earlier version their `tx_seq` column (the transaction's row
+ * number, which lets a lookup skip the id index: SqliteConnection.transactionLink), filled
+ * in for the rows already there.
+ */
+function upgradeSideTables(conn: SqliteConnection): void {
+  for (const table of ['outputs', 'spends']) {
+    const columns = (conn.db.pragma(`table_info(${table})`) as { name: string }[]).map((column) => column.name);
+    if (columns.includes('tx_seq')) continue;
+    conn.db.exec(`ALTER TABLE ${table} ADD COLUMN tx_seq INTEGER;
+      UPDATE ${table} SET tx_seq = (SELECT seq FROM transactions t WHERE t.id = ${table}.transaction_id)`);
+  }
+}
+
 /** Every table, virtual table and side table, in an order safe to drop. */
 const ALL_TABLES = [...TABLES, 'assets_fts', 'metadata_fts', 'outputs', 'spends', 'block_transactions', 'changes', 'change_log_identity', RETIRED_TABLE];
 
@@ -118,6 +133,7 @@ export const schemaHandlers: HandlerMap<typeof schema, typeof SqliteConnection> 
   async createTables(conn) {
     conn.write('create tables', () => {
       conn.db.exec(TABLES_SQL);
+      upgradeSideTables(conn);
       upgradeChangeLog(conn);
       conn.db.exec(CHANGE_LOG_SQL);
     });

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { ChangeFeed, changefeed, connect, query, schema } from '../../lib';
 import type { SqliteConnection } from '../../backends/sqlite';
+import { createTx, output, publicKey, ref, spend, transferTx } from '../conformance/fixtures';
 
 /** The triggers an earlier version created to index search text in SQL. */
 const EARLIER_INDEX_TRIGGERS = ['assets', 'metadata']
@@ -75,6 +76,37 @@ describe('sqlite schema upgrade', function () {
       expect((conn.db.prepare("SELECT COUNT(*) FROM changes WHERE tbl = 'transactions'").pluck().get())).to.equal(1);
       expect(await query.textSearch(conn, 'quokka')).to.have.length(2);
       await feed.close();
+    } finally {
+      await conn.close();
+    }
+  });
+
+  it("gives an earlier version's outputs and spends their row numbers, so its transactions are still found", async function () {
+    const conn = (await connect({ backend: 'sqlite', name: ':memory:' })) as SqliteConnection;
+    try {
+      await schema.initDatabase(conn);
+      const dora = publicKey('dora');
+      const create = createTx({ owner: dora, outputs: [output([dora])] });
+      const transfer = transferTx([spend(create)], { outputs: [output([dora])] });
+      await query.writeTransactions(conn, [create, transfer]);
+      // The earlier layout: side tables without tx_seq, holding the same rows.
+      for (const [table, columns, key] of [
+        ['outputs', 'public_key, transaction_id, output_index, sole', 'public_key, transaction_id, output_index'],
+        ['spends', 'fulfills_txid, fulfills_index, transaction_id', 'fulfills_txid, fulfills_index, transaction_id'],
+      ]) {
+        conn.db.exec(`CREATE TABLE old_${table} AS SELECT ${columns} FROM ${table}; DROP TABLE ${table};
+          CREATE TABLE ${table} (${columns.split(', ').map((c) => `${c} NOT NULL`).join(', ')}, PRIMARY KEY (${key})) WITHOUT ROWID;
+          INSERT INTO ${table} SELECT * FROM old_${table}; DROP TABLE old_${table};`);
+      }
+      conn.forgetStatements();
+      await schema.initDatabase(conn);
+      const unnamed = conn.db.prepare('SELECT (SELECT count(*) FROM outputs WHERE tx_seq IS NULL) + (SELECT count(*) FROM spends WHERE tx_seq IS NULL)').pluck().get();
+      expect(unnamed, 'side rows left without a row number').to.equal(0);
+      const ids = (txs: { id: string }[]) => txs.map((tx) => tx.id);
+      expect(ids(await query.getOwnedIds(conn, dora))).to.deep.equal([create.id, transfer.id]);
+      expect(ids(await query.getSpent(conn, create.id, 0))).to.deep.equal([transfer.id]);
+      expect(ids(await query.getSpendingTransactions(conn, [ref(create)]))).to.deep.equal([transfer.id]);
+      expect(ids(await query.getAssetTokensForPublicKey(conn, create.id, dora))).to.deep.equal([create.id, transfer.id]);
     } finally {
       await conn.close();
     }
