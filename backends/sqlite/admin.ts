@@ -20,6 +20,9 @@ export const adminHandlers: HandlerMap<typeof admin, typeof SqliteConnection> = 
       pageSize: conn.db.pragma('page_size', { simple: true }),
       pollInterval: conn.pollInterval,
       changeLogRetention: conn.changeLogRetention,
+      cacheSize: conn.cacheSize,
+      // In effect, in bytes: SQLite caps the option at its build's maximum (0 in memory).
+      mmapBytes: conn.db.pragma('mmap_size', { simple: true }),
     }));
   },
 };

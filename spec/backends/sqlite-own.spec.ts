@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { ChangeFeed, changefeed, connect, query, schema } from '../../lib';
+import { ChangeFeed, ConfigurationError, admin, changefeed, connect, query, schema } from '../../lib';
 import type { SqliteConnection } from '../../backends/sqlite';
 import { createTx, output, publicKey, ref, spend, transferTx } from '../conformance/fixtures';
 
@@ -128,6 +128,33 @@ describe('sqlite schema upgrade', function () {
       expect(await query.textSearch(conn, 'otter')).to.deep.equal([]);
     } finally {
       await conn.close();
+    }
+  });
+});
+
+describe('sqlite options', function () {
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'chainstore-options-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('reads the file through a memory map by default, up to mmapSize MiB, and not at all with 0', async function () {
+    const mapped = await connect({ backend: 'sqlite', name: join(dir, 'a.db') });
+    const small = await connect({ backend: 'sqlite', name: join(dir, 'b.db'), mmapSize: 1 } as never);
+    const off = await connect({ backend: 'sqlite', name: join(dir, 'c.db'), mmapSize: 0 } as never);
+    try {
+      const bytes = async (conn: typeof mapped) => ((await admin.getConfig(conn)) as { mmapBytes: number }).mmapBytes;
+      expect(await bytes(mapped)).to.be.above(1024 * 1024 * 1024);
+      expect(await bytes(small)).to.equal(1024 * 1024);
+      expect(await bytes(off)).to.equal(0);
+    } finally {
+      await Promise.all([mapped.close(), small.close(), off.close()]);
+    }
+  });
+
+  it('refuses an mmapSize that is not a whole number of MiB, naming the option', async function () {
+    for (const mmapSize of [-1, 1.5, '64']) {
+      const attempt = connect({ backend: 'sqlite', name: join(dir, 'd.db'), mmapSize } as never);
+      await expect(attempt).to.be.rejectedWith(ConfigurationError, /\[sqlite\] option mmapSize is invalid/);
     }
   });
 });
