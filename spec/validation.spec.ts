@@ -283,6 +283,30 @@ describe('validation', () => {
     });
   });
 
+  describe('JSON fields at any depth', () => {
+    const nested = (depth: number, leaf: unknown): unknown => (depth === 0 ? leaf : { level: nested(depth - 1, leaf) });
+    const withData = (data: unknown) => changed(CREATE, (t) => ((t.asset as { data: unknown }).data = data));
+    const levels = (depth: number) => Array.from({ length: depth }, () => 'level').join('.');
+
+    it('accepts plain JSON nested deeper than the quick check goes', () => {
+      expect(() => validate('transaction', withData(nested(200, 'deep')))).not.to.throw();
+    });
+
+    it('refuses what JSON cannot carry, shallow or deep, with its path', () => {
+      for (const depth of [1, 63, 64, 200]) {
+        expect(validationErrorOf(() => validate('transaction', withData(nested(depth, Number.NaN)))).path, `NaN at depth ${depth}`).to.equal(`asset.data.${levels(depth)}`);
+      }
+    });
+
+    it('refuses a cycle, naming where it closes', () => {
+      const loop: Record<string, unknown> = { name: 'loop' };
+      loop.again = loop;
+      const error = validationErrorOf(() => validate('transaction', withData({ wrapper: loop })));
+      expect(error.path).to.equal('asset.data.wrapper.again');
+      expect(error.message).to.include('cycle');
+    });
+  });
+
   // -------------------------------------------------------------------------
   // Through the query generics: refused before any backend is touched
   // -------------------------------------------------------------------------
