@@ -108,7 +108,7 @@ export async function writesAndReadsSections(engines: readonly EngineName[], qui
       notes: [
         'The layer does more than the baseline for the same call: it validates every record against the JSON Schema, reports duplicates exactly, and writes the change log that changefeeds read (the baseline has no feed).',
         'On SQLite a bulk write logs its inserts as one change-log entry per table naming the range of rows it added, which the feed reads back (backends/sqlite/changelog.ts). Logging every stored record with a trigger, as an earlier version did, copied each transaction into the log and measured 0.38x here.',
-        "On SQLite, 20,000 transactions take under a second per side, and the ratio moves with the machine's disk: two full runs on 2026-11-22 gave 0.97 and 0.79 at 20,000 (0.87 and 0.89 at 100,000); alternating pairs run by hand the same day gave 0.82-0.95 on a quiet machine, and down to 0.63 while its disk was busy.",
+        "On SQLite, 20,000 transactions take about half a second per side, and the ratio moves with the machine's disk: runs on 2026-11-22 gave 0.79-0.97 at 20,000 and 0.85-0.89 at 100,000; alternating pairs run by hand the same day gave 0.82-0.95 on a quiet machine, and down to 0.63 while its disk was busy. Most of the gap is validation, which the hand-written side skips: JSON Schema and the JSON check of 20,000 transactions took 40 ms, 25 ms since the JSON check first tries a walk without an ancestor set (lib/model.ts).",
       ],
     },
     {

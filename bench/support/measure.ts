@@ -4,6 +4,9 @@
  * machine moves both sides together.
  */
 
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+
 /** Nanoseconds from a monotonic clock. */
 export const now = (): number => Number(process.hrtime.bigint());
 
@@ -47,4 +50,15 @@ export async function latencies(count: number, call: (i: number) => unknown): Pr
 export function round(value: number, digits = 3): number {
   if (!Number.isFinite(value) || value === 0) return value;
   return Number(value.toPrecision(digits));
+}
+
+/**
+ * Lets the work done before a measurement finish before it starts: a full garbage collection
+ * (the heap a large fill leaves behind would otherwise be collected, on both cores, during
+ * the measurement), then a pause for the kernel to write back what the fill dirtied.
+ */
+export async function settle(pauseMs = 1_000): Promise<void> {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+  await new Promise((resolve) => setTimeout(resolve, pauseMs));
 }
