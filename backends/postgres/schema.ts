@@ -111,6 +111,11 @@ export const SCHEMA = `
 ${SEARCH_TEXT_FUNCTION}
 
 CREATE TABLE IF NOT EXISTS changes (seq BIGSERIAL PRIMARY KEY, tbl TEXT NOT NULL, op SMALLINT NOT NULL, record JSONB NOT NULL);
+-- The log's random identity (see ../sql/changefeed.ts), made with the log; createTables holds
+-- the change-log lock, so two processes initialising at once cannot both add one.
+CREATE TABLE IF NOT EXISTS change_log_identity (id TEXT NOT NULL);
+INSERT INTO change_log_identity (id)
+  SELECT md5(random()::text || clock_timestamp()::text) WHERE NOT EXISTS (SELECT 1 FROM change_log_identity);
 
 CREATE TABLE IF NOT EXISTS transactions (
   seq BIGSERIAL PRIMARY KEY, id TEXT NOT NULL UNIQUE, operation TEXT NOT NULL, asset_id TEXT NOT NULL, body JSONB NOT NULL);

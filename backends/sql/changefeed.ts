@@ -27,6 +27,26 @@ export function fellBehind(backend: string, why: string): OperationError {
 /** Why a feed fell behind when the entries after `position` and before `first` were pruned. */
 export const prunedBetween = (position: number, first: number) => `events after ${position} and before ${first} were pruned from the change log`;
 
+/**
+ * The log's identity: a random id each engine's schema gives the log when it creates it
+ * (`change_log_identity`, one row). Sequence numbers begin again when the database is
+ * dropped and made anew, so a feed compares this id, not numbers, to tell that what it was
+ * reading is gone.
+ */
+const LOG_IDENTITY = '(SELECT id FROM change_log_identity)';
+
+/** Where the log ends, and whose log it is: where a feed starts. */
+const START = `SELECT COALESCE(MAX(seq), 0) AS seq, ${LOG_IDENTITY} AS log FROM changes`;
+
+/**
+ * The entries after a position, each with the log's identity; when there are none, one row
+ * with the identity alone (seq null), so that an idle feed notices a log begun again too.
+ */
+const READ = `SELECT i.log, c.seq, c.tbl, c.op, c.record
+  FROM (SELECT ${LOG_IDENTITY} AS log) i
+  LEFT JOIN (SELECT seq, tbl, op, record FROM changes WHERE seq > ? ORDER BY seq LIMIT ?) c ON true
+  ORDER BY c.seq`;
+
 /** What one read of the log gave: this feed's events, and whether more entries wait already. */
 export interface LogRead {
   events: ChangeEvent[];
@@ -44,6 +64,8 @@ export interface LogRead {
 export abstract class ChangeLogFeed<C extends SqlConnection> extends ChangeFeed {
   /** The seq of the last log entry this feed has finished with. */
   protected position = 0;
+  /** The identity of the log that `position` counts in (see LOG_IDENTITY). */
+  protected log = '';
 
   constructor(
     protected readonly conn: C,
@@ -61,8 +83,14 @@ export abstract class ChangeLogFeed<C extends SqlConnection> extends ChangeFeed 
   protected beforeRead(): void {}
 
   protected async start(): Promise<void> {
-    const [row] = await this.conn.rows<{ seq: unknown }>('start changefeed', 'SELECT COALESCE(MAX(seq), 0) AS seq FROM changes');
+    const [row] = await this.conn.rows<{ seq: unknown; log: unknown }>('start changefeed', START);
     this.position = Number(row.seq);
+    this.log = String(row.log ?? '');
+  }
+
+  /** Fails if `current` (the log's identity now) is not the log this feed started on. */
+  protected checkSameLog(current: unknown): void {
+    if (String(current ?? '') !== this.log) throw fellBehind(this.conn.backend, 'the change log it was reading was dropped and begun again');
   }
 
   protected async pull(signal: AbortSignal): Promise<ChangeEvent[]> {
@@ -95,12 +123,14 @@ export abstract class ChangeLogFeed<C extends SqlConnection> extends ChangeFeed 
    * log holds more than one event per entry overrides this.
    */
   protected async read(signal: AbortSignal): Promise<LogRead> {
-    const rows = await this.conn.rows<{ seq: unknown; tbl: TableName; op: unknown; record: unknown }>(
+    const read = await this.conn.rows<{ log: unknown; seq: unknown; tbl: TableName; op: unknown; record: unknown }>(
       'read changefeed',
-      'SELECT seq, tbl, op, record FROM changes WHERE seq > ? ORDER BY seq LIMIT ?',
+      READ,
       [this.position, BATCH],
       signal,
     );
+    this.checkSameLog(read[0]?.log);
+    const rows = read.filter((row) => row.seq !== null && row.seq !== undefined);
     if (rows.length && Number(rows[0].seq) > this.position + 1) await this.checkNotPruned(Number(rows[0].seq));
     const events: ChangeEvent[] = [];
     for (const row of rows) {

@@ -79,11 +79,7 @@ export function changeLogTriggers(table: TableName): string {
   );
 }
 
-/**
- * A random id given to the log when it is created. Sequence numbers begin again after the
- * database is dropped and made anew, so a feed compares this id, not numbers, to tell that
- * what it read is gone.
- */
+/** The log's random identity (see LOG_IDENTITY in ../sql/changefeed.ts), made with the log. */
 export const LOG_IDENTITY_SQL = `
   CREATE TABLE IF NOT EXISTS change_log_identity (id TEXT NOT NULL);
   INSERT INTO change_log_identity (id) SELECT lower(hex(randomblob(16))) WHERE NOT EXISTS (SELECT 1 FROM change_log_identity);`;

@@ -11,7 +11,7 @@ import { expect } from 'chai';
 import net from 'node:net';
 import pg from 'pg';
 import { CHANGE_LOG_LOCK } from '../../backends/postgres/connection';
-import { type Block, type ChangeEvent, ChangeFeed, type Connection, changefeed, query } from '../../lib';
+import { type Block, type ChangeEvent, ChangeFeed, type Connection, OperationError, changefeed, connect, query, schema } from '../../lib';
 import { hexId } from '../conformance/fixtures';
 import { POSTGRES_URL, connectPostgres, skipWithoutPostgres, truncateAll } from '../support/postgres';
 
@@ -393,5 +393,70 @@ describe('postgres changefeed', function () {
     expect([blocks.closed, utxos.closed]).to.deep.equal([true, true]);
     // The listening sessions went with the connection.
     await waitUntil(3000, 'the listening sessions to end', async () => (await terminator.sessions(LISTENER)) === 0);
+  });
+});
+
+describe('postgres changefeed on a log begun again', function () {
+  before(skipWithoutPostgres);
+
+  /** A database of this spec's own, dropped at the end. */
+  const url = (() => {
+    const at = new URL(POSTGRES_URL);
+    at.pathname = `/chainstore_feed_begun_again_${process.pid}`;
+    return at.toString();
+  })();
+  let reader: Connection;
+  let writer: Connection;
+
+  beforeEach(async function () {
+    writer = await connect({ backend: 'postgres', url });
+    reader = await connect({ backend: 'postgres', url });
+    await schema.createDatabase(writer);
+    await schema.initDatabase(writer);
+  });
+
+  afterEach(async function () {
+    await reader?.close();
+    await schema.dropDatabase(writer).catch(() => undefined);
+    await writer?.close();
+  });
+
+  /** The next event of `feed`, or the error it failed with. */
+  const next = (feed: AsyncIterator<ChangeEvent>) => within(10_000, 'the feed to answer', feed.next().then((r) => r, (e: unknown) => e));
+
+  it('fails loudly when the log is emptied and given a new identity, rather than read the new entries as the old ones', async function () {
+    const feed = await changefeed.getChangefeed(reader, 'blocks', ChangeFeed.INSERT);
+    try {
+      for (const height of [1, 2, 3]) await query.storeBlock(writer, blockAt(height));
+      for (let i = 0; i < 3; i += 1) expect(((await next(feed)) as IteratorResult<ChangeEvent>).value.record).to.deep.equal(blockAt(i + 1));
+      // What making the database anew does to the log, without the outage around it.
+      const pgWriter = writer as unknown as { query(what: string, text: string): Promise<unknown> };
+      await pgWriter.query('begin the log again', 'TRUNCATE changes RESTART IDENTITY');
+      await pgWriter.query('begin the log again', "UPDATE change_log_identity SET id = md5(random()::text)");
+      for (const height of [4, 5, 6, 7, 8]) await query.storeBlock(writer, blockAt(height));
+      const error = await next(feed);
+      expect(error).to.be.an.instanceOf(OperationError);
+      expect((error as Error).message).to.match(/fell behind: the change log it was reading was dropped and begun again/);
+    } finally {
+      await feed.close();
+    }
+  });
+
+  it('fails loudly when its database is dropped and made again, and delivers nothing of the new log', async function () {
+    const feed = await changefeed.getChangefeed(reader, 'blocks', ChangeFeed.INSERT);
+    try {
+      for (const height of [1, 2, 3]) await query.storeBlock(writer, blockAt(height));
+      for (let i = 0; i < 3; i += 1) await next(feed);
+      await schema.dropDatabase(writer);
+      await schema.createDatabase(writer);
+      await schema.initDatabase(writer);
+      for (const height of [11, 12, 13, 14, 15]) await query.storeBlock(writer, blockAt(height));
+      const error = await next(feed);
+      // Depending on when it reads, the feed sees the database missing or the new log.
+      expect(error).to.be.an.instanceOf(OperationError);
+      expect((error as Error).message).to.match(/fell behind: the change log it was reading was dropped|does not exist/);
+    } finally {
+      await feed.close();
+    }
   });
 });
