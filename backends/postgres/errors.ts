@@ -57,7 +57,10 @@ export function violatedKey(error: unknown): string | undefined {
  */
 export function mapPostgresError(error: unknown, what: string): Error {
   if (error instanceof BackendError) return error;
-  const message = `${what} failed: ${error instanceof Error ? error.message : String(error)}${code(error) ? ` (${code(error)})` : ''}`;
+  // A missing table or column (42P01, 42703): a database nobody initialised, or one an earlier
+  // version made and nobody upgraded.
+  const hint = code(error) === '42P01' || code(error) === '42703' ? '; run schema.initDatabase(conn) (or `chainstore init`) first' : '';
+  const message = `${what} failed: ${error instanceof Error ? error.message : String(error)}${code(error) ? ` (${code(error)})` : ''}${hint}`;
   if (isUniqueViolation(error)) {
     const key = violatedKey(error);
     return new DuplicateKeyError(BACKEND, message, key === undefined ? [] : [key], { cause: error });

@@ -116,7 +116,9 @@ export class SqliteConnection extends SqlConnection {
       db.pragma(`synchronous = ${this.synchronous}`);
       // SQLite's default page cache (2 MB) makes large batches and indexes thrash the disk.
       db.pragma(`cache_size = -${this.cacheSize * 1024}`);
-      db.pragma(`mmap_size = ${this.mmapSize * 1024 * 1024}`);
+      // In bytes, as an integer however large (a Number would print 2**50 MiB as 1.1e+21,
+      // which SQLite reads as 1); SQLite caps it at its build's maximum.
+      db.pragma(`mmap_size = ${BigInt(this.mmapSize) * 1_048_576n}`);
       this.#db = db;
       return db;
     } catch (error) {

@@ -24,8 +24,9 @@ export function mapSqliteError(error: unknown, what: string, opening = false): E
   if (error instanceof BackendError) return error;
   if (!(error instanceof Error)) return new OperationError(BACKEND, `${what} failed: ${String(error)}`, { cause: error });
   const code = (error as { code?: string }).code ?? '';
-  // The usual cause of a missing table is a database nobody initialised: say how to fix it.
-  const hint = /no such table/i.test(error.message) ? '; run schema.initDatabase(conn) (or `chainstore init`) first' : '';
+  // The usual cause of a missing table or column is a database nobody initialised, or one an
+  // earlier version made and nobody upgraded: say how to fix it.
+  const hint = /no such table|no such column|has no column named/i.test(error.message) ? '; run schema.initDatabase(conn) (or `chainstore init`) first' : '';
   const message = `${what} failed: ${error.message}${code ? ` (${code})` : ''}${hint}`;
   if (isUniqueViolation(error)) return new DuplicateKeyError(BACKEND, message, [], { cause: error });
   if (opening || [...CONNECTION_CODES].some((c) => code.startsWith(c))) return new ConnectionError(BACKEND, message, { cause: error });

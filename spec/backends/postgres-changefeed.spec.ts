@@ -433,10 +433,31 @@ describe('postgres changefeed on a log begun again', function () {
       const pgWriter = writer as unknown as { query(what: string, text: string): Promise<unknown> };
       await pgWriter.query('begin the log again', 'TRUNCATE changes RESTART IDENTITY');
       await pgWriter.query('begin the log again', "UPDATE change_log_identity SET id = md5(random()::text)");
-      for (const height of [4, 5, 6, 7, 8]) await query.storeBlock(writer, blockAt(height));
+      // Fewer entries than the feed had read: no entry comes after its position, so only the
+      // identity, read with the (empty) entries, can tell it that the log is not the same.
+      for (const height of [4, 5]) await query.storeBlock(writer, blockAt(height));
       const error = await next(feed);
       expect(error).to.be.an.instanceOf(OperationError);
       expect((error as Error).message).to.match(/fell behind: the change log it was reading was dropped and begun again/);
+    } finally {
+      await feed.close();
+    }
+  });
+
+  it('refuses to start on a database an earlier version made, saying to run initDatabase', async function () {
+    const pgWriter = writer as unknown as { query(what: string, text: string): Promise<unknown> };
+    await pgWriter.query('make the database as an earlier version did', 'DROP TABLE change_log_identity');
+    const error = await changefeed.getChangefeed(reader, 'blocks', ChangeFeed.INSERT).then(
+      (feed) => feed.close(),
+      (e: unknown) => e,
+    );
+    expect(error).to.be.an.instanceOf(OperationError);
+    expect((error as Error).message).to.match(/change_log_identity.*run schema\.initDatabase/);
+    await schema.initDatabase(writer);
+    const feed = await changefeed.getChangefeed(reader, 'blocks', ChangeFeed.INSERT);
+    try {
+      await query.storeBlock(writer, blockAt(1));
+      expect(((await next(feed)) as IteratorResult<ChangeEvent>).value.record).to.deep.equal(blockAt(1));
     } finally {
       await feed.close();
     }

@@ -107,6 +107,14 @@ describe('sqlite schema upgrade', function () {
       expect(ids(await query.getSpent(conn, create.id, 0))).to.deep.equal([transfer.id]);
       expect(ids(await query.getSpendingTransactions(conn, [ref(create)]))).to.deep.equal([transfer.id]);
       expect(ids(await query.getAssetTokensForPublicKey(conn, create.id, dora))).to.deep.equal([create.id, transfer.id]);
+
+      // A process still on the earlier version writes side rows without tx_seq: still found.
+      const late = transferTx([spend(transfer)], { outputs: [output([dora])] });
+      conn.db.prepare('INSERT INTO transactions (id, operation, asset_id, body) VALUES (?, ?, ?, ?)').run(late.id, late.operation, create.id, JSON.stringify(late));
+      conn.db.prepare('INSERT INTO outputs (public_key, transaction_id, output_index, sole) VALUES (?, ?, 0, 1)').run(dora, late.id);
+      conn.db.prepare('INSERT INTO spends (fulfills_txid, fulfills_index, transaction_id) VALUES (?, 0, ?)').run(transfer.id, late.id);
+      expect(ids(await query.getOwnedIds(conn, dora))).to.deep.equal([create.id, transfer.id, late.id]);
+      expect(ids(await query.getSpent(conn, transfer.id, 0))).to.deep.equal([late.id]);
     } finally {
       await conn.close();
     }
@@ -148,6 +156,15 @@ describe('sqlite options', function () {
       expect(await bytes(off)).to.equal(0);
     } finally {
       await Promise.all([mapped.close(), small.close(), off.close()]);
+    }
+  });
+
+  it('passes a very large mmapSize to SQLite as the integer it is (SQLite caps it)', async function () {
+    const huge = await connect({ backend: 'sqlite', name: join(dir, 'e.db'), mmapSize: 2 ** 50 } as never);
+    try {
+      expect(((await admin.getConfig(huge)) as { mmapBytes: number }).mmapBytes).to.be.above(1024 * 1024 * 1024);
+    } finally {
+      await huge.close();
     }
   });
 
