@@ -24,8 +24,21 @@ export function fellBehind(backend: string, why: string): OperationError {
   return new OperationError(backend, `changefeed fell behind: ${why} (raise changeLogRetention, or reopen the feed)`);
 }
 
-/** Why a feed fell behind when the entries after `position` and before `first` were pruned. */
-export const prunedBetween = (position: number, first: number) => `events after ${position} and before ${first} were pruned from the change log`;
+/**
+ * The error of a feed at `position` whose next entry is `first` when the log's oldest entry
+ * is `oldest`, if entries it had not read were pruned; undefined if none were. A first entry
+ * after a gap that is also the oldest kept means pruning; a gap elsewhere is a rolled-back
+ * transaction's numbers.
+ */
+export function prunedPast(backend: string, position: number, first: number, oldest: number): OperationError | undefined {
+  if (position > 0 && first > position + 1 && oldest === first) {
+    return fellBehind(backend, `events after ${position} and before ${first} were pruned from the change log`);
+  }
+  return undefined;
+}
+
+/** The oldest entry kept in the log, for {@link prunedPast}. */
+export const OLDEST = 'SELECT MIN(seq) AS oldest FROM changes';
 
 /**
  * The log's identity: a random id each engine's schema gives the log when it creates it
@@ -33,7 +46,7 @@ export const prunedBetween = (position: number, first: number) => `events after 
  * dropped and made anew, so a feed compares this id, not numbers, to tell that what it was
  * reading is gone.
  */
-const LOG_IDENTITY = '(SELECT id FROM change_log_identity)';
+export const LOG_IDENTITY = '(SELECT id FROM change_log_identity)';
 
 /** Where the log ends, and whose log it is: where a feed starts. */
 const START = `SELECT COALESCE(MAX(seq), 0) AS seq, ${LOG_IDENTITY} AS log FROM changes`;
@@ -131,7 +144,11 @@ export abstract class ChangeLogFeed<C extends SqlConnection> extends ChangeFeed 
     );
     this.checkSameLog(read[0]?.log);
     const rows = read.filter((row) => row.seq !== null && row.seq !== undefined);
-    if (rows.length && Number(rows[0].seq) > this.position + 1) await this.checkNotPruned(Number(rows[0].seq));
+    if (rows.length && Number(rows[0].seq) > this.position + 1) {
+      const [{ oldest }] = await this.conn.rows<{ oldest: unknown }>('read changefeed', OLDEST);
+      const pruned = prunedPast(this.conn.backend, this.position, Number(rows[0].seq), Number(oldest));
+      if (pruned) throw pruned;
+    }
     const events: ChangeEvent[] = [];
     for (const row of rows) {
       this.position = Number(row.seq);
@@ -141,16 +158,5 @@ export abstract class ChangeLogFeed<C extends SqlConnection> extends ChangeFeed 
       }
     }
     return { events, more: rows.length === BATCH };
-  }
-
-  /**
-   * A gap before the oldest event kept means the log was pruned past this feed: fail loudly
-   * rather than skip events. (A gap elsewhere is a rolled-back transaction's numbers.)
-   */
-  private async checkNotPruned(firstSeq: number): Promise<void> {
-    const [row] = await this.conn.rows<{ oldest: unknown }>('read changefeed', 'SELECT MIN(seq) AS oldest FROM changes');
-    if (this.position > 0 && Number(row.oldest) === firstSeq) {
-      throw fellBehind(this.conn.backend, prunedBetween(this.position, firstSeq));
-    }
   }
 }

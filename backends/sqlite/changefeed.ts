@@ -9,7 +9,7 @@ import type * as changefeed from '../../lib/changefeed';
 import type { ChangeEvent } from '../../lib/changefeed';
 import type { HandlerMap } from '../../lib/dispatch';
 import type { TableName } from '../../lib/tables';
-import { BATCH, ChangeLogFeed, type LogRead, fellBehind, prunedBetween } from '../sql/changefeed';
+import { BATCH, ChangeLogFeed, type LogRead, OLDEST, fellBehind, prunedPast } from '../sql/changefeed';
 import { INSERT, type RangedTable, logIdentity, resolveRange } from './changelog';
 import type { SqliteConnection } from './connection';
 import { waitForWrite } from './wakeup';
@@ -38,7 +38,6 @@ interface Cursor {
 }
 
 const RANGE_KEPT = 'SELECT 1 FROM changes WHERE seq = ? AND tbl = ? AND ref = ? AND ref_to = ?';
-const OLDEST = 'SELECT MIN(seq) AS seq FROM changes';
 const READ_LOG = 'SELECT seq, tbl, op, record, ref, ref_to FROM changes WHERE seq > ? ORDER BY seq LIMIT ?';
 
 /**
@@ -121,11 +120,11 @@ export class SqliteChangeFeed extends ChangeLogFeed<SqliteConnection> {
     }
   }
 
-  /** A first entry after a gap that is also the oldest kept: the log was pruned past this feed. */
+  /** Entries this feed had not read, pruned since (see prunedPast). */
   private checkNotPrunedPast(from: number, first: number): void {
-    if (from > 0 && first > from + 1 && (this.conn.statement(OLDEST).get() as { seq: number }).seq === first) {
-      throw fellBehind(this.conn.backend, prunedBetween(from, first));
-    }
+    if (first <= from + 1) return;
+    const pruned = prunedPast(this.conn.backend, from, first, (this.conn.statement(OLDEST).get() as { oldest: number }).oldest);
+    if (pruned) throw pruned;
   }
 
 }

@@ -20,6 +20,7 @@
  * adds the new columns and retires those triggers (retired.ts); their entries read as before.
  */
 import { OperationError } from '../../lib/errors';
+import { LOG_IDENTITY } from '../sql/changefeed';
 import type { TableName } from '../../lib/tables';
 import type { SqliteConnection } from './connection';
 import { retiredTrigger } from './retired';
@@ -84,10 +85,9 @@ export const LOG_IDENTITY_SQL = `
   CREATE TABLE IF NOT EXISTS change_log_identity (id TEXT NOT NULL);
   INSERT INTO change_log_identity (id) SELECT lower(hex(randomblob(16))) WHERE NOT EXISTS (SELECT 1 FROM change_log_identity);`;
 
-/** The log's id (see {@link LOG_IDENTITY_SQL}); '' on a database without one yet. */
-export function logIdentity(conn: SqliteConnection): string {
-  const row = conn.statement('SELECT id FROM change_log_identity').get() as { id: string } | undefined;
-  return row?.id ?? '';
+/** The log's id now (see {@link LOG_IDENTITY_SQL}), for ChangeLogFeed.checkSameLog. */
+export function logIdentity(conn: SqliteConnection): unknown {
+  return conn.statement(`SELECT ${LOG_IDENTITY} AS id`).pluck().get();
 }
 
 /** The columns a range needs, for databases made before ranges (added by schema.ts). */

@@ -396,7 +396,7 @@ describe('postgres changefeed', function () {
   });
 });
 
-describe('postgres changefeed on a log begun again', function () {
+describe('postgres changefeed that can no longer deliver every event', function () {
   before(skipWithoutPostgres);
 
   /** A database of this spec's own, dropped at the end. */
@@ -439,6 +439,22 @@ describe('postgres changefeed on a log begun again', function () {
       const error = await next(feed);
       expect(error).to.be.an.instanceOf(OperationError);
       expect((error as Error).message).to.match(/fell behind: the change log it was reading was dropped and begun again/);
+    } finally {
+      await feed.close();
+    }
+  });
+
+  it('fails loudly when entries it had not read yet were pruned', async function () {
+    await query.storeBlock(writer, blockAt(100));
+    const feed = await changefeed.getChangefeed(reader, 'blocks', ChangeFeed.INSERT);
+    try {
+      for (const height of [1, 2, 3]) await query.storeBlock(writer, blockAt(height));
+      // What pruning with changeLogRetention 1 does (connection.ts), run now.
+      const pgWriter = writer as unknown as { query(what: string, text: string): Promise<unknown> };
+      await pgWriter.query('prune the change log', 'DELETE FROM changes WHERE seq <= (SELECT MAX(seq) FROM changes) - 1');
+      const error = await next(feed);
+      expect(error).to.be.an.instanceOf(OperationError);
+      expect((error as Error).message).to.match(/fell behind: events after \d+ and before \d+ were pruned/);
     } finally {
       await feed.close();
     }
