@@ -205,3 +205,14 @@ export function describeKeys(keys: readonly (string | number)[], max = 10): stri
   const shown = keys.slice(0, max).join(', ');
   return keys.length > max ? `${shown} and ${keys.length - max} more` : shown;
 }
+
+/**
+ * The DuplicateKeyError for an ABCI chain id already stored at another height: chain ids are
+ * unique, as in BigchainDB (a unique index on `chain_id`). Every backend reports it alike.
+ *
+ * @example
+ * throw chainIdTaken('sqlite', 'chain-X', error);
+ */
+export function chainIdTaken(backend: string, chainId: string, cause?: unknown): DuplicateKeyError {
+  return new DuplicateKeyError(backend, `store abci chain: chain id ${JSON.stringify(chainId)} is stored at another height`, [chainId], { cause });
+}

@@ -43,7 +43,7 @@ export {
 } from './errors';
 export { recover, utxoChanges } from './ledger';
 export type { RecoveryReport } from './ledger';
-export { assetIdOf, utxosOf, spentRefsOf, MAX_BATCH } from './model';
+export { assetIdOf, ownersOf, utxosOf, spentRefsOf, MAX_BATCH } from './model';
 export type {
   Json, Operation, Transaction, TransactionInput, TransactionOutput, OutputRef, Block, Utxo,
   PreCommitState, ValidatorSet, Election, AbciChain, Asset, Metadata,

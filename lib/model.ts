@@ -56,9 +56,11 @@ export interface TransactionInput {
  *
  * @example
  * const output: TransactionOutput = { public_keys: [bob], amount: '10', condition: { details: {}, uri: 'ni:///sha-256;...' } };
+ * const preimage: TransactionOutput = { public_keys: [], amount: '1', condition: { details: { type: 'preimage-sha-256' }, uri: 'ni:///...' } };
  */
 export interface TransactionOutput {
-  public_keys: string[];
+  /** The keys the condition names; `[]` or null for a condition that names none (a preimage). */
+  public_keys: string[] | null;
   amount: string;
   condition: { details: Json; uri: string };
 }
@@ -217,6 +219,17 @@ export function utxosOf(tx: Transaction): Utxo[] {
 }
 
 /**
+ * The keys an output names: none for a condition without keys (`public_keys` `[]` or null).
+ *
+ * @example
+ * ownersOf({ public_keys: [alice], amount: '1', condition });   // [alice]
+ * ownersOf({ public_keys: null, amount: '1', condition });      // []
+ */
+export function ownersOf(output: TransactionOutput): readonly string[] {
+  return output.public_keys ?? [];
+}
+
+/**
  * The outputs a transaction spends.
  *
  * @example
@@ -254,6 +267,12 @@ const outputRef = {
   required: ['transaction_id', 'output_index'],
   properties: { transaction_id: hexId, output_index: outputIndex },
 } as const;
+/**
+ * Every stored record is closed: a field its type does not define is refused (see
+ * `describeError`), because an engine that keeps records in columns would drop it silently.
+ * An output reference passed to a read or a delete stays open (a whole UTXO may serve as one).
+ */
+const closed = { additionalProperties: false } as const;
 
 const transactionSchema = {
   type: 'object',
@@ -264,7 +283,8 @@ const transactionSchema = {
     operation: { enum: ['CREATE', 'TRANSFER', 'VALIDATOR_ELECTION', 'CHAIN_MIGRATION_ELECTION', 'VOTE'] },
     asset: {
       type: 'object',
-      properties: { id: hexId },
+      properties: { id: hexId, data: anyJson },
+      ...closed,
       // Exactly one of the two; field errors (a bad id) are reported before this one.
       oneOf: [{ required: ['data'] }, { required: ['id'] }],
     },
@@ -276,9 +296,10 @@ const transactionSchema = {
         required: ['owners_before', 'fulfills', 'fulfillment'],
         properties: {
           owners_before: { type: 'array', items: nonEmptyString },
-          fulfills: { ...outputRef, nullable: true },
+          fulfills: { ...outputRef, ...closed, nullable: true },
           fulfillment: anyJson,
         },
+        ...closed,
       },
     },
     outputs: {
@@ -287,14 +308,17 @@ const transactionSchema = {
         type: 'object',
         required: ['public_keys', 'amount', 'condition'],
         properties: {
-          public_keys: { type: 'array', minItems: 1, items: nonEmptyString },
+          // As BigchainDB's schema: a condition that names no key (a preimage) has [] or null.
+          public_keys: { type: 'array', items: nonEmptyString, nullable: true },
           amount,
           condition: {
             type: 'object',
             required: ['details', 'uri'],
             properties: { details: anyJson, uri: { type: 'string' } },
+            ...closed,
           },
         },
+        ...closed,
       },
     },
   },
@@ -309,6 +333,7 @@ const transactionSchema = {
       then: { type: 'object', properties: { asset: { type: 'object', required: ['id'] } } },
     },
   ],
+  ...closed,
 } as const;
 
 const schemas = {
@@ -319,6 +344,7 @@ const schemas = {
     type: 'object',
     required: ['height', 'app_hash', 'transactions'],
     properties: { height, app_hash: { type: 'string' }, transactions: { type: 'array', items: hexId } },
+    ...closed,
   },
   utxo: {
     type: 'object',
@@ -330,37 +356,44 @@ const schemas = {
       asset_id: hexId,
       condition_uri: { type: 'string' },
     },
+    ...closed,
   },
   outputRef,
   preCommitState: {
     type: 'object',
     required: ['height', 'transactions'],
     properties: { height, transactions: { type: 'array', items: hexId } },
+    ...closed,
   },
   validatorSet: {
     type: 'object',
     required: ['height', 'validators'],
     properties: { height, validators: { type: 'array' } },
+    ...closed,
   },
   election: {
     type: 'object',
     required: ['election_id', 'height', 'is_concluded'],
     properties: { election_id: nonEmptyString, height, is_concluded: { type: 'boolean' } },
+    ...closed,
   },
   abciChain: {
     type: 'object',
     required: ['height', 'chain_id', 'is_synced'],
     properties: { height, chain_id: nonEmptyString, is_synced: { type: 'boolean' } },
+    ...closed,
   },
   asset: {
     type: 'object',
     required: ['id', 'data'],
     properties: { id: hexId, data: anyJson },
+    ...closed,
   },
   metadata: {
     type: 'object',
     required: ['id', 'metadata'],
     properties: { id: hexId, metadata: anyJson },
+    ...closed,
   },
 } as const;
 
@@ -392,6 +425,11 @@ function describeError(error: ErrorObject): { path: string; message: string } {
   if (error.keyword === 'required') {
     const missing = (error.params as { missingProperty: string }).missingProperty;
     return { path: `${error.instancePath}/${missing}`, message: 'is required' };
+  }
+  // An unknown field is reported at itself, so the caller sees which one.
+  if (error.keyword === 'additionalProperties') {
+    const unknown = (error.params as { additionalProperty: string }).additionalProperty;
+    return { path: `${error.instancePath}/${unknown.replace(/~/g, '~0').replace(/\//g, '~1')}`, message: 'is not a field of this record (unknown fields are refused, never dropped)' };
   }
   if (error.keyword === 'oneOf' && error.instancePath === '/asset') {
     return { path: error.instancePath, message: 'must have exactly one of "data" (CREATE) or "id" (TRANSFER)' };
@@ -434,6 +472,13 @@ function checkJson(value: unknown, prefix: string, what: string): void {
   }
 }
 
+/**
+ * Why a string with half a surrogate pair is refused: it is not Unicode, so it has no UTF-8
+ * form. Engines that store UTF-8 turn it into U+FFFD (two such keys become one) or refuse
+ * it (PostgreSQL's jsonb), so no engine could give it back as written.
+ */
+const LONE_SURROGATE = 'holds a lone UTF-16 surrogate (half of a pair), which no engine can store as written';
+
 /** Nesting past which {@link isPlainJson} leaves the answer to {@link firstNonJson} (a cycle nests forever). */
 const QUICK_DEPTH = 64;
 
@@ -448,6 +493,7 @@ const QUICK_DEPTH = 64;
 function isPlainJson(value: unknown, depth: number): boolean {
   switch (typeof value) {
     case 'string':
+      return value.isWellFormed();
     case 'boolean':
       return true;
     case 'number':
@@ -463,7 +509,7 @@ function isPlainJson(value: unknown, depth: number): boolean {
       if (proto !== Object.prototype && proto !== null) return false;
       for (const key in value) {
         const item = (value as Record<string, unknown>)[key];
-        if (item !== undefined && !isPlainJson(item, depth + 1)) return false;
+        if (item !== undefined && (!key.isWellFormed() || !isPlainJson(item, depth + 1))) return false;
       }
       return true;
     }
@@ -480,6 +526,7 @@ function isPlainJson(value: unknown, depth: number): boolean {
 function firstNonJson(value: unknown, ancestors: Set<object>): { segments: string[]; reason: string } | null {
   switch (typeof value) {
     case 'string':
+      return value.isWellFormed() ? null : { segments: [], reason: LONE_SURROGATE };
     case 'boolean':
       return null;
     case 'number':
@@ -503,6 +550,7 @@ function firstNonJson(value: unknown, ancestors: Set<object>): { segments: strin
           const item = (value as Record<string, unknown>)[key];
           // An undefined property is dropped by JSON, as by every driver: nothing is lost.
           if (item === undefined) continue;
+          if (!key.isWellFormed()) return { segments: [key], reason: `is a key that ${LONE_SURROGATE}` };
           const bad = firstNonJson(item, ancestors);
           if (bad) return (bad.segments.unshift(key), bad);
         }
@@ -557,6 +605,12 @@ export function checkArgument(name: string, ok: boolean, value: unknown, expecte
  */
 export function checkString(name: string, value: unknown): asserts value is string {
   checkArgument(name, typeof value === 'string', value, 'a string');
+  checkWellFormed(name, value as string);
+}
+
+/** A key with half a surrogate pair matches nothing stored (none can be): refused, as in writes. */
+function checkWellFormed(name: string, value: string): void {
+  if (!value.isWellFormed()) throw new ValidationError(`invalid ${name}: ${LONE_SURROGATE}`, name);
 }
 
 /**
@@ -568,6 +622,7 @@ export function checkString(name: string, value: unknown): asserts value is stri
  */
 export function checkStrings(name: string, value: unknown): asserts value is string[] {
   checkArgument(name, Array.isArray(value) && value.every((v) => typeof v === 'string'), value, 'an array of strings');
+  (value as string[]).forEach((item, index) => checkWellFormed(`${name}[${index}]`, item));
 }
 
 /**
@@ -645,17 +700,19 @@ export function inOrderOf<T>(keys: readonly string[], found: Map<string, T>): T[
 /**
  * The asset data (of each transaction that carries some) and metadata (of each that has
  * any) a batch of transactions brings, keyed by the transaction's id: what a backend stores
- * next to the transactions for `getAsset`, `getMetadata` and `textSearch`.
+ * next to the transactions for `getAsset`, `getMetadata` and `textSearch`. Every transaction
+ * has a metadata record, `{ id, metadata: null }` when it carries none.
  *
  * @example
- * const { assets, metadata } = sideRecordsOf([createTx, transferTx]);   // one asset, metadata where not null
+ * const { assets, metadata } = sideRecordsOf([createTx, transferTx]);   // one asset, two metadata records
  */
 export function sideRecordsOf(txs: readonly Transaction[]): { assets: Asset[]; metadata: Metadata[] } {
   const assets: Asset[] = [];
   const metadata: Metadata[] = [];
   for (const tx of txs) {
     if ('data' in tx.asset) assets.push({ id: tx.id, data: tx.asset.data });
-    if (tx.metadata !== null) metadata.push({ id: tx.id, metadata: tx.metadata });
+    // Null metadata too, as BigchainDB keeps it: getMetadata answers for every transaction.
+    metadata.push({ id: tx.id, metadata: tx.metadata });
   }
   return { assets, metadata };
 }

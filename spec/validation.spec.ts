@@ -123,7 +123,16 @@ type BadCase = [what: string, value: unknown, path: string];
 
 const RECORDS: Record<RecordKind, { valid: unknown[]; bad: BadCase[] }> = {
   transaction: {
-    valid: [CREATE, TRANSFER, VALIDATOR_ELECTION, VOTE, changed(CREATE, (t) => (t.asset = { data: null }))],
+    valid: [
+      CREATE,
+      TRANSFER,
+      VALIDATOR_ELECTION,
+      VOTE,
+      changed(CREATE, (t) => (t.asset = { data: null })),
+      // BigchainDB's schema: an output whose condition names no key (a preimage) has [] or null.
+      changed(CREATE, (t) => (t.outputs[0].public_keys = [])),
+      changed(CREATE, (t) => (t.outputs[0].public_keys = null)),
+    ],
     bad: [
       ['an amount that is a number', changed(CREATE, (t) => (t.outputs[0].amount = 1)), 'outputs[0].amount'],
       ['a negative amount', changed(CREATE, (t) => (t.outputs[0].amount = '-1')), 'outputs[0].amount'],
@@ -138,7 +147,17 @@ const RECORDS: Record<RecordKind, { valid: unknown[]; bad: BadCase[] }> = {
       ['inputs that are not a list', changed(CREATE, (t) => (t.inputs = 'none' as never)), 'inputs'],
       ['an empty owner', changed(CREATE, (t) => (t.inputs[0].owners_before = [''])), 'inputs[0].owners_before[0]'],
       ['an input without fulfills', changed(CREATE, (t) => delete t.inputs[0].fulfills), 'inputs[0].fulfills'],
-      ['an output without owners', changed(CREATE, (t) => (t.outputs[0].public_keys = [])), 'outputs[0].public_keys'],
+      ['owners that are a string', changed(CREATE, (t) => (t.outputs[0].public_keys = ALICE)), 'outputs[0].public_keys'],
+      ['an output without public_keys', changed(CREATE, (t) => delete t.outputs[0].public_keys), 'outputs[0].public_keys'],
+      ['an unknown top-level field', { ...CREATE, signature: 'x' }, 'signature'],
+      ['an unknown field of an input', changed(CREATE, (t) => (t.inputs[0].note = 'x')), 'inputs[0].note'],
+      ['an unknown field of a spent output', changed(TRANSFER, (t) => (t.inputs[0].fulfills.amount = '1')), 'inputs[0].fulfills.amount'],
+      ['an unknown field of an output', changed(CREATE, (t) => (t.outputs[0].owner = ALICE)), 'outputs[0].owner'],
+      ['an unknown field of a condition', changed(CREATE, (t) => (t.outputs[0].condition.hash = 'x')), 'outputs[0].condition.hash'],
+      ['an unknown field of an asset', changed(CREATE, (t) => (t.asset.name = 'x')), 'asset.name'],
+      ['a lone surrogate in metadata', changed(CREATE, (t) => (t.metadata = { note: 'half \uD800 a pair' })), 'metadata.note'],
+      ['a lone surrogate in a key of asset data', changed(CREATE, (t) => (t.asset = { data: { ['k\uDC00']: 1 } })), 'asset.data.k\uDC00'],
+      ['a lone surrogate in an owner', changed(CREATE, (t) => (t.inputs[0].owners_before = ['\uD83D'])), 'inputs[0].owners_before[0]'],
       ['a condition without uri', changed(CREATE, (t) => delete t.outputs[0].condition.uri), 'outputs[0].condition.uri'],
       ['a CREATE that points at an asset id', changed(CREATE, (t) => (t.asset = { id: CREATE_ID })), 'asset.data'],
       ['a TRANSFER that carries asset data', changed(TRANSFER, (t) => (t.asset = { data: {} })), 'asset.id'],
@@ -164,6 +183,8 @@ const RECORDS: Record<RecordKind, { valid: unknown[]; bad: BadCase[] }> = {
       ['an app_hash that is a number', { ...BLOCK, app_hash: 5 }, 'app_hash'],
       ['a bad transaction id', { ...BLOCK, transactions: [CREATE_ID, 'nope'] }, 'transactions[1]'],
       ['no transactions field', { height: 1, app_hash: 'ab' }, 'transactions'],
+      ['an unknown field', { ...BLOCK, proposer: ALICE }, 'proposer'],
+      ['a lone surrogate in the app hash', { ...BLOCK, app_hash: 'ab\uDBFF' }, 'app_hash'],
     ],
   },
   utxo: {
@@ -173,6 +194,8 @@ const RECORDS: Record<RecordKind, { valid: unknown[]; bad: BadCase[] }> = {
       ['a negative output index', { ...UTXO, output_index: -1 }, 'output_index'],
       ['a bad asset id', { ...UTXO, asset_id: 'asset' }, 'asset_id'],
       ['no condition_uri', changed(UTXO, (u) => delete u.condition_uri), 'condition_uri'],
+      ['an unknown field', { ...UTXO, public_keys: [ALICE] }, 'public_keys'],
+      ['a lone surrogate in the condition uri', { ...UTXO, condition_uri: 'ni:///\uD800' }, 'condition_uri'],
     ],
   },
   outputRef: {
@@ -187,6 +210,7 @@ const RECORDS: Record<RecordKind, { valid: unknown[]; bad: BadCase[] }> = {
     bad: [
       ['no transactions field', { height: 2 }, 'transactions'],
       ['a bad transaction id', { height: 2, transactions: ['x'] }, 'transactions[0]'],
+      ['an unknown field', { height: 2, transactions: [], commit_id: 'x' }, 'commit_id'],
     ],
   },
   validatorSet: {
@@ -194,6 +218,7 @@ const RECORDS: Record<RecordKind, { valid: unknown[]; bad: BadCase[] }> = {
     bad: [
       ['a height that is a string', { height: 'three', validators: [] }, 'height'],
       ['validators that are not an array', { height: 3, validators: {} }, 'validators'],
+      ['an unknown field (BigchainDB writes an election_id in some of its tests)', { height: 3, validators: [], election_id: ELECTION_ID }, 'election_id'],
     ],
   },
   election: {
@@ -201,6 +226,8 @@ const RECORDS: Record<RecordKind, { valid: unknown[]; bad: BadCase[] }> = {
     bad: [
       ['an empty election id', { election_id: '', height: 4, is_concluded: false }, 'election_id'],
       ['is_concluded that is a string', { election_id: ELECTION_ID, height: 4, is_concluded: 'no' }, 'is_concluded'],
+      ['an unknown field', { election_id: ELECTION_ID, height: 4, is_concluded: false, votes: 3 }, 'votes'],
+      ['a lone surrogate in the election id', { election_id: 'elect\uD800', height: 4, is_concluded: false }, 'election_id'],
     ],
   },
   abciChain: {
@@ -208,6 +235,7 @@ const RECORDS: Record<RecordKind, { valid: unknown[]; bad: BadCase[] }> = {
     bad: [
       ['an empty chain id', { height: 5, chain_id: '', is_synced: true }, 'chain_id'],
       ['a negative height', { height: -5, chain_id: 'c', is_synced: true }, 'height'],
+      ['a lone surrogate in the chain id', { height: 5, chain_id: 'chain\uDFFF', is_synced: true }, 'chain_id'],
     ],
   },
   asset: {
@@ -215,6 +243,7 @@ const RECORDS: Record<RecordKind, { valid: unknown[]; bad: BadCase[] }> = {
     bad: [
       ['a bad id', { id: 'bicycle', data: {} }, 'id'],
       ['no data field', { id: CREATE_ID }, 'data'],
+      ['an unknown field', { id: CREATE_ID, data: {}, owner: ALICE }, 'owner'],
     ],
   },
   metadata: {
@@ -222,6 +251,7 @@ const RECORDS: Record<RecordKind, { valid: unknown[]; bad: BadCase[] }> = {
     bad: [
       ['a bad id', { id: 7, metadata: null }, 'id'],
       ['no metadata field', { id: CREATE_ID }, 'metadata'],
+      ['an unknown field', { id: CREATE_ID, metadata: null, data: {} }, 'data'],
     ],
   },
 };
@@ -248,6 +278,20 @@ describe('validation', () => {
           expect(validationErrorOf(() => validate(kind, value)).path, `${kind}: ${JSON.stringify(value)}`).to.equal('');
         }
       }
+    });
+
+    it('names an unknown field and says it is refused, not dropped', () => {
+      const error = validationErrorOf(() => validate('validatorSet', { height: 3, validators: [], election_id: ELECTION_ID }, 'validator set'));
+      expect(error.message).to.equal('invalid validator set: election_id is not a field of this record (unknown fields are refused, never dropped)');
+    });
+
+    it('says why a lone surrogate is refused', () => {
+      const error = validationErrorOf(() => validate('election', { election_id: 'elect\uD800', height: 7, is_concluded: false }));
+      expect(error.message).to.include('election_id').and.to.include('lone UTF-16 surrogate');
+    });
+
+    it('accepts whole surrogate pairs (characters beyond the BMP)', () => {
+      expect(() => validate('transaction', changed(CREATE, (t) => (t.metadata = { ['\uD83D\uDE00']: 'emoji \uD83D\uDE00' })))).not.to.throw();
     });
 
     it('names the bad field in the message too', () => {

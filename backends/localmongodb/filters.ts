@@ -7,7 +7,7 @@
  * shaped like an operator (`{"$gt": ""}`) is data.
  */
 import { ChangeFeed } from '../../lib/changefeed';
-import type { OutputRef, Transaction } from '../../lib/model';
+import { type OutputRef, type Transaction, ownersOf } from '../../lib/model';
 import type { UtxoFilter } from '../../lib/query';
 import type { ParsedSearch } from '../../lib/search';
 import type { ChangeStreamOptions, Document, ResumeToken, Timestamp } from './driver';
@@ -133,7 +133,7 @@ export function ownedOutputs(txs: readonly Transaction[], publicKey: string): Ou
   const refs: OutputRef[] = [];
   for (const tx of txs) {
     tx.outputs.forEach((output, index) => {
-      if (output.public_keys.includes(publicKey)) refs.push({ transaction_id: tx.id, output_index: index });
+      if (ownersOf(output).includes(publicKey)) refs.push({ transaction_id: tx.id, output_index: index });
     });
   }
   return refs;

@@ -60,5 +60,6 @@ export const INDEXES: Readonly<Record<TableName, readonly IndexDescription[]>> =
   pre_commit: [],
   validators: [unique({ height: 1 }, 'height_unique')],
   elections: [unique({ election_id: 1, height: 1 }, 'election_unique'), lookup({ height: 1 }, 'height')],
-  abci_chains: [unique({ height: 1 }, 'height_unique')],
+  // Chain ids are unique, as in BigchainDB.
+  abci_chains: [unique({ height: 1 }, 'height_unique'), unique({ chain_id: 1 }, 'chain_id_unique')],
 });

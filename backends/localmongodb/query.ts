@@ -7,7 +7,7 @@
  */
 import { Connection } from '../../lib/connection';
 import type { HandlerMap } from '../../lib/dispatch';
-import { DuplicateKeyError, NotImplementedError } from '../../lib/errors';
+import { DuplicateKeyError, NotImplementedError, chainIdTaken } from '../../lib/errors';
 import { utxoChanges } from '../../lib/ledger';
 import type { Block, OutputRef, PreCommitState, Transaction, Utxo } from '../../lib/model';
 import * as query from '../../lib/query';
@@ -419,9 +419,15 @@ export const queryHandlers: HandlerMap<typeof query, typeof MongoConnection> = {
   },
 
   async storeAbciChain(conn, height, chainId, isSynced = true) {
-    await conn.attempt('store abci chain', (db) =>
-      db.collection('abci_chains').replaceOne({ height }, { height, chain_id: chainId, is_synced: isSynced }, { upsert: true }),
-    );
+    try {
+      await conn.attempt('store abci chain', (db) =>
+        db.collection('abci_chains').replaceOne({ height }, { height, chain_id: chainId, is_synced: isSynced }, { upsert: true }),
+      );
+    } catch (error) {
+      // The height is upserted, so the unique key hit is the chain id's (index chain_id_unique).
+      if (error instanceof DuplicateKeyError) throw chainIdTaken('localmongodb', chainId, error.cause);
+      throw error;
+    }
   },
 
   async deleteAbciChain(conn, height) {

@@ -19,9 +19,13 @@ type Run = (text: string, values: unknown[]) => Promise<unknown>;
 
 const ids = (records: readonly { id: string }[]) => records.map((record) => record.id);
 
+/** The keys an output names, as a jsonb array: `[]` where `public_keys` is null (model.ts, ownersOf). */
+const owners = (output: string) => `CASE jsonb_typeof(${output} -> 'public_keys') WHEN 'array' THEN ${output} -> 'public_keys' ELSE '[]' END`;
+
 /**
  * Stores transactions with their side rows: outputs by owner, spends, asset data and
- * metadata (which replace whatever was stored under the same id), in one statement.
+ * metadata (null metadata too, as BigchainDB keeps it; both replace whatever was stored
+ * under the same id), in one statement.
  */
 const INSERT_TRANSACTIONS = `
 WITH input AS (
@@ -31,8 +35,8 @@ WITH input AS (
   SELECT tx ->> 'id', tx ->> 'operation', COALESCE(tx -> 'asset' ->> 'id', tx ->> 'id'), tx FROM input ORDER BY n
 ), new_outputs AS (
   INSERT INTO outputs (public_key, transaction_id, output_index, sole)
-  SELECT key, tx ->> 'id', o.i - 1, jsonb_array_length(o.output -> 'public_keys') = 1
-  FROM input, jsonb_array_elements(tx -> 'outputs') WITH ORDINALITY AS o(output, i), jsonb_array_elements_text(o.output -> 'public_keys') AS key
+  SELECT key, tx ->> 'id', o.i - 1, jsonb_array_length(${owners('o.output')}) = 1
+  FROM input, jsonb_array_elements(tx -> 'outputs') WITH ORDINALITY AS o(output, i), jsonb_array_elements_text(${owners('o.output')}) AS key
   ON CONFLICT DO NOTHING
 ), new_spends AS (
   INSERT INTO spends (fulfills_txid, fulfills_index, transaction_id)
@@ -44,7 +48,7 @@ WITH input AS (
   INSERT INTO assets (id, data) SELECT tx ->> 'id', tx -> 'asset' -> 'data' FROM input WHERE tx -> 'asset' ? 'data' ORDER BY n
   ON CONFLICT (id) DO UPDATE SET data = excluded.data
 )
-INSERT INTO metadata (id, metadata) SELECT tx ->> 'id', tx -> 'metadata' FROM input WHERE jsonb_typeof(tx -> 'metadata') <> 'null' ORDER BY n
+INSERT INTO metadata (id, metadata) SELECT tx ->> 'id', tx -> 'metadata' FROM input ORDER BY n
 ON CONFLICT (id) DO UPDATE SET metadata = excluded.metadata`;
 
 /** Deletes transactions with their side rows, asset data and metadata. */
@@ -53,7 +57,7 @@ WITH gone AS (
   DELETE FROM transactions WHERE id = ANY($1) RETURNING id, body
 ), gone_outputs AS (
   DELETE FROM outputs o USING gone g, jsonb_array_elements(g.body -> 'outputs') WITH ORDINALITY AS x(output, i),
-    jsonb_array_elements_text(x.output -> 'public_keys') AS key
+    jsonb_array_elements_text(${owners('x.output')}) AS key
   WHERE o.public_key = key AND o.transaction_id = g.id AND o.output_index = x.i - 1
 ), gone_spends AS (
   DELETE FROM spends s USING gone g, jsonb_array_elements(g.body -> 'inputs') AS i(input)

@@ -150,6 +150,7 @@ CREATE TABLE IF NOT EXISTS elections (
   election_id TEXT NOT NULL, height BIGINT NOT NULL, is_concluded BOOLEAN NOT NULL, PRIMARY KEY (election_id, height));
 CREATE INDEX IF NOT EXISTS elections_height ON elections (height);
 CREATE TABLE IF NOT EXISTS abci_chains (height BIGINT PRIMARY KEY, chain_id TEXT NOT NULL, is_synced BOOLEAN NOT NULL);
+CREATE UNIQUE INDEX IF NOT EXISTS abci_chains_chain_id ON abci_chains (chain_id);
 
 ${RECORD_FUNCTION}
 ${LOG_FUNCTION}

@@ -16,7 +16,7 @@
  * (`$reql_type$` itself, no tilde) is left alone, so unescaping may run over any result.
  */
 import { createHash } from 'node:crypto';
-import { type AbciChain, type Asset, type Block, type Election, type Metadata, type OutputRef, type PreCommitState, type Transaction, type Utxo, type ValidatorSet, assetIdOf, spentRefsOf } from '../../lib/model';
+import { type AbciChain, type Asset, type Block, type Election, type Metadata, type OutputRef, type PreCommitState, type Transaction, type Utxo, type ValidatorSet, assetIdOf, ownersOf, spentRefsOf } from '../../lib/model';
 import { searchableText } from '../../lib/search';
 
 /** A key the server would read as a pseudo-type, with any tildes an escape added before it. */
@@ -109,8 +109,8 @@ function distinct<T>(values: Iterable<T>, keyOf: (value: T) => string = String):
  */
 export function transactionDoc(tx: Transaction, seq: number) {
   const assetId = assetIdOf(tx);
-  const owners = distinct(tx.outputs.flatMap((output) => output.public_keys));
-  const soleOwners = distinct(tx.outputs.filter((output) => output.public_keys.length === 1).map((output) => output.public_keys[0]));
+  const owners = distinct(tx.outputs.flatMap(ownersOf));
+  const soleOwners = distinct(tx.outputs.map(ownersOf).filter((keys) => keys.length === 1).map(([key]) => key));
   const spends = distinct(
     spentRefsOf(tx).map((ref) => [ref.transaction_id, ref.output_index] as const),
     (pair) => `${pair[0]}:${pair[1]}`,

@@ -22,7 +22,7 @@
  */
 import type { RDatum } from 'rethinkdb-ts';
 import type { HandlerMap } from '../../lib/dispatch';
-import { DuplicateKeyError, OperationError, describeKeys } from '../../lib/errors';
+import { DuplicateKeyError, OperationError, chainIdTaken, describeKeys } from '../../lib/errors';
 import { type Asset, type Metadata, type Transaction, repeatedKeys } from '../../lib/model';
 import type * as query from '../../lib/query';
 import { inOrderOf } from '../../lib/model';
@@ -30,6 +30,7 @@ import { ENTRY_SIZE, type Key, type WriteOutcome } from './changelog';
 import type { RethinkConnection } from './connection';
 import { planFor, textSearchTerm } from './search';
 import {
+  abciChainHeightsTerm,
   assetTokensTerm,
   blocksWithTransactionTerm,
   deleteAtHeightTerm,
@@ -352,6 +353,10 @@ export const queryHandlers: HandlerMap<typeof query, typeof RethinkConnection> =
   },
 
   async storeAbciChain(conn, height, chainId, isSynced = true) {
+    // RethinkDB has no unique secondary index: the chain id is checked before the write
+    // (a writer racing on the same id between the two could still store it twice).
+    const heights = await conn.run('store abci chain', abciChainHeightsTerm(conn.db, chainId));
+    if (heights.some((stored) => stored !== height)) throw chainIdTaken('rethinkdb', chainId);
     await conn.run('store abci chain', storeAbciChainTerm(conn.db, { height, chain_id: chainId, is_synced: isSynced }, conn.writer), { write: true });
   },
 

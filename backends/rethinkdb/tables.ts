@@ -136,7 +136,12 @@ export const TABLE_DEFINITIONS: Readonly<Record<StoredTable, TableDefinition>> =
     ],
     record: fields('election_id', 'height', 'is_concluded'),
   },
-  abci_chains: { primaryKey: 'height', indexes: [], record: fields('height', 'chain_id', 'is_synced') },
+  abci_chains: {
+    primaryKey: 'height',
+    // storeAbciChain: chain ids are unique (checked before the write: RethinkDB has no unique secondary index).
+    indexes: [{ name: 'chain_id', key: (row) => row('chain_id') }],
+    record: fields('height', 'chain_id', 'is_synced'),
+  },
   [CHANGES_TABLE]: {
     primaryKey: 'id',
     indexes: [

@@ -367,7 +367,8 @@ export function utxosTerm(db: string, filter: UtxoFilter = {}) {
     selection = makers
       .concatMap((tx: RDatum) =>
         tx('body')('outputs')
-          .offsetsOf((output: RDatum) => output('public_keys').contains(public_key))
+          // An output that names no key has [] or null; `default` reads null as [].
+          .offsetsOf((output: RDatum) => output('public_keys').default([]).contains(public_key))
           .map((index: RDatum) => utxos.get(tx('id').add(':', index.coerceTo('string')))),
       )
       .filter((utxo: RDatum) => utxo.ne(null));
@@ -478,6 +479,16 @@ export function electionTerm(db: string, electionId: string) {
     .orderBy({ index: r.desc('election_height') })
     .limit(1)
     .map((doc: RDatum) => publicRecord('elections', doc));
+}
+
+/**
+ * The heights at which `chainId` is stored (at most one: chain ids are unique).
+ *
+ * @example
+ * abciChainHeightsTerm(db, 'chain-A');   // [1]
+ */
+export function abciChainHeightsTerm(db: string, chainId: string): RDatum<number[]> {
+  return table(db, 'abci_chains').getAll(chainId, { index: 'chain_id' })('height').coerceTo('array') as RDatum;
 }
 
 /**

@@ -4,7 +4,7 @@
  * search, transactions) and overrides these where it can do better.
  */
 import type { HandlerMap } from '../../lib/dispatch';
-import { DuplicateKeyError } from '../../lib/errors';
+import { DuplicateKeyError, chainIdTaken } from '../../lib/errors';
 import { type Block, type Transaction, type Utxo, inOrderOf } from '../../lib/model';
 import type * as query from '../../lib/query';
 import { type Row, type SqlConnection, bool } from './connection';
@@ -186,7 +186,13 @@ export const sqlQueryHandlers: HandlerMap<typeof query, typeof SqlConnection> = 
   },
 
   async storeAbciChain(conn, height, chainId, isSynced = true) {
-    await conn.run('store abci chain', UPSERT_ABCI_CHAIN, [height, chainId, isSynced ? 1 : 0]);
+    try {
+      await conn.run('store abci chain', UPSERT_ABCI_CHAIN, [height, chainId, isSynced ? 1 : 0]);
+    } catch (error) {
+      // The height is upserted, so the only unique key left to hit is the chain id's.
+      if (error instanceof DuplicateKeyError) throw chainIdTaken(conn.backend, chainId, error.cause);
+      throw error;
+    }
   },
 
   async deleteAbciChain(conn, height) {

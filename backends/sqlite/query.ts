@@ -5,7 +5,7 @@
  */
 import type { HandlerMap } from '../../lib/dispatch';
 import { utxoChanges } from '../../lib/ledger';
-import { type Block, type Json, type OutputRef, type Transaction, type Utxo, assetIdOf } from '../../lib/model';
+import { type Block, type Json, type OutputRef, type Transaction, type Utxo, assetIdOf, ownersOf } from '../../lib/model';
 import type * as query from '../../lib/query';
 import { DELETE_UTXO, INSERT_BLOCK, UPSERT_ELECTION, UPSERT_PRE_COMMIT, UPSERT_UTXO } from '../sql/statements';
 import { InsertLog } from './changelog';
@@ -43,15 +43,17 @@ function insertTransactions(conn: SqliteConnection, txs: readonly Transaction[])
     const seq = insertTx.run(tx.id, tx.operation, assetIdOf(tx), JSON.stringify(tx)).lastInsertRowid;
     log.inserted('transactions', seq);
     tx.outputs.forEach((output, index) => {
-      const sole = output.public_keys.length === 1 ? 1 : 0;
-      for (const key of output.public_keys) insertOutput.run(key, tx.id, index, sole, seq);
+      const owners = ownersOf(output);
+      const sole = owners.length === 1 ? 1 : 0;
+      for (const key of owners) insertOutput.run(key, tx.id, index, sole, seq);
     });
     for (const input of tx.inputs) {
       if (input.fulfills) insertSpend.run(input.fulfills.transaction_id, input.fulfills.output_index, tx.id, seq);
     }
     // A transaction's asset data and metadata replace whatever was stored under its id before.
     if ('data' in tx.asset) upsertDocument(conn, log, 'assets', tx.id, tx.asset.data);
-    if (tx.metadata !== null) upsertDocument(conn, log, 'metadata', tx.id, tx.metadata);
+    // Null metadata too, as BigchainDB keeps it: getMetadata answers for every transaction.
+    upsertDocument(conn, log, 'metadata', tx.id, tx.metadata);
   }
   log.flush();
 }
@@ -72,7 +74,7 @@ function deleteTransactionRows(conn: SqliteConnection, ids: readonly string[]): 
   for (const row of rows) {
     const tx = parseBody(row);
     tx.outputs.forEach((output, index) => {
-      for (const key of output.public_keys) deleteOutput.run(key, tx.id, index);
+      for (const key of ownersOf(output)) deleteOutput.run(key, tx.id, index);
     });
     for (const input of tx.inputs) {
       if (input.fulfills) deleteSpend.run(input.fulfills.transaction_id, input.fulfills.output_index, tx.id);

@@ -93,6 +93,7 @@ export const TABLES_SQL = `
     PRIMARY KEY (election_id, height)) WITHOUT ROWID;
   CREATE INDEX IF NOT EXISTS elections_height ON elections (height);
   CREATE TABLE IF NOT EXISTS abci_chains (height INTEGER PRIMARY KEY, chain_id TEXT NOT NULL, is_synced INTEGER NOT NULL);
+  CREATE UNIQUE INDEX IF NOT EXISTS abci_chains_chain_id ON abci_chains (chain_id);
 `;
 
 /** The change log's index and triggers, run after {@link upgradeChangeLog}. */

@@ -49,7 +49,7 @@ export class HandWrittenPostgres {
       tx.asset.push('id' in t.asset ? t.asset.id : t.id);
       tx.body.push(JSON.stringify(t));
       t.outputs.forEach((o, index) => {
-        for (const key of o.public_keys) {
+        for (const key of o.public_keys ?? []) {
           out.key.push(key);
           out.txid.push(t.id);
           out.index.push(index);

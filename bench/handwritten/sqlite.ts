@@ -61,7 +61,7 @@ export class HandWrittenSqlite {
     const assetId = 'id' in tx.asset ? tx.asset.id : tx.id;
     this.insertTx.run(tx.id, tx.operation, assetId, JSON.stringify(tx));
     tx.outputs.forEach((output, index) => {
-      for (const key of output.public_keys) this.insertOutput.run(key, tx.id, index);
+      for (const key of output.public_keys ?? []) this.insertOutput.run(key, tx.id, index);
     });
     for (const input of tx.inputs) {
       if (input.fulfills) this.insertSpend.run(input.fulfills.transaction_id, input.fulfills.output_index, tx.id);

@@ -299,7 +299,10 @@ describe('localmongodb backend (no server)', function () {
           { key: { election_id: 1, height: 1 }, name: 'election_unique', unique: true },
           { key: { height: 1 }, name: 'height' },
         ],
-        abci_chains: [{ key: { height: 1 }, name: 'height_unique', unique: true }],
+        abci_chains: [
+          { key: { height: 1 }, name: 'height_unique', unique: true },
+          { key: { chain_id: 1 }, name: 'chain_id_unique', unique: true },
+        ],
       });
       expect(TEXT_LANGUAGE_FIELD, 'not a key asset data plausibly has').not.to.equal('language');
     });
@@ -356,7 +359,7 @@ describe('localmongodb backend (no server)', function () {
       }
     });
 
-    it('brings the asset data of transactions that carry some, and metadata that is not null', function () {
+    it('brings the asset data of transactions that carry some, and the metadata of every transaction, null included', function () {
       const create = createTx({ data: { serial: 'S' }, metadata: { n: 1 } });
       const transfer = transferTx([spend(create)], { metadata: null });
       const nullData = createTx({ data: null, metadata: 0 });
@@ -367,6 +370,7 @@ describe('localmongodb backend (no server)', function () {
         ],
         metadata: [
           { id: create.id, metadata: { n: 1 } },
+          { id: transfer.id, metadata: null },
           { id: nullData.id, metadata: 0 },
         ],
       });
@@ -419,7 +423,10 @@ describe('localmongodb backend (no server)', function () {
         { id: withBoth.id, data: { serial: 'S' } },
         { id: withBoth.id, metadata: { note: 'm' } },
       ]);
-      expect(sideDocuments(transactionDocument(withNone))).to.deep.equal([{ id: withNone.id, data: null }]);
+      expect(sideDocuments(transactionDocument(withNone))).to.deep.equal([
+        { id: withNone.id, data: null },
+        { id: withNone.id, metadata: null },
+      ]);
       const plan = txPlan(many(4, { metadata: { n: 1 } }));
       // Three documents per transaction: two transactions per transaction of six.
       const chunks = transactionChunks(plan, { companionDocuments: sideDocuments, limits: { documents: 6, bytes: 1e9 } });
@@ -443,12 +450,12 @@ describe('localmongodb backend (no server)', function () {
     it('tells a block that fits in one transaction from one that must be committed step by step', function () {
       const small = many(10);
       expect(commitFitsOneTransaction(block(2, small), small)).to.equal(true);
-      // Each CREATE: its document, its asset data, its output: 3 documents; 400 of them and the
-      // pre-commit record and the block are past 1,000.
-      const large = many(400);
+      // Each CREATE: its document, its asset data, its metadata record (null too), its output:
+      // 4 documents; 300 of them and the pre-commit record and the block are past 1,000.
+      const large = many(300);
       expect(commitFitsOneTransaction(block(2, large), large)).to.equal(false);
-      expect(commitFitsOneTransaction(block(2, small), small, { documents: 31, bytes: 1e9 }), '10 x 3 + pre-commit + block = 32').to.equal(false);
-      expect(commitFitsOneTransaction(block(2, small), small, { documents: 32, bytes: 1e9 })).to.equal(true);
+      expect(commitFitsOneTransaction(block(2, small), small, { documents: 41, bytes: 1e9 }), '10 x 4 + pre-commit + block = 42').to.equal(false);
+      expect(commitFitsOneTransaction(block(2, small), small, { documents: 42, bytes: 1e9 })).to.equal(true);
       const heavy = [createTx({ data: { blob: 'x'.repeat(5 * 1024 * 1024) } })];
       expect(commitFitsOneTransaction(block(2, heavy), heavy), 'two copies of 5 MiB of asset data').to.equal(false);
     });
@@ -624,6 +631,8 @@ describe('localmongodb backend (no server)', function () {
         { transaction_id: tx.id, output_index: 0 },
         { transaction_id: tx.id, output_index: 1 },
       ]);
+      const keyless = createTx({ outputs: [{ ...output([alice]), public_keys: null }, { ...output([alice]), public_keys: [] }, output([alice])] });
+      expect(ownedOutputs([keyless], alice), 'outputs that name no key are owned by nobody').to.deep.equal([{ transaction_id: keyless.id, output_index: 2 }]);
       expect(utxoFilter({})).to.deep.equal({});
       expect(utxoFilter({ transaction_id: a, asset_id: b })).to.deep.equal({ transaction_id: a, asset_id: b });
       expect(utxoFilter({ asset_id: b, public_key: alice }, owned)).to.deep.equal({

@@ -591,7 +591,7 @@ describe('rethinkdb backend without a server', function () {
         pre_commit: [],
         validators: [],
         elections: ['election_height', 'height'],
-        abci_chains: [],
+        abci_chains: ['chain_id'],
         changes: ['tbl_seq', 'tbl_state', 'at'],
       });
     });
@@ -648,15 +648,29 @@ describe('rethinkdb backend without a server', function () {
       expect(createDoc.spends).to.deep.equal([]);
     });
 
+    it('indexes no owner for an output whose condition names no key (public_keys [] or null)', function () {
+      const keyless = (public_keys: [] | null) => ({ ...output([alice]), public_keys });
+      const create = createTx({ outputs: [keyless(null), output([alice]), keyless([])] });
+      const doc = transactionDoc(create, 1);
+      expect(doc.owners).to.deep.equal([alice]);
+      expect(doc.asset_owners).to.deep.equal([[create.id, alice]]);
+    });
+
     it('keeps the text the search scans next to asset data', function () {
       const doc = assetDoc({ id: freshId(), data: { title: 'blue mug', tags: ['kitchen'], n: 2 } }, 4);
       expect(doc.text, 'the string values the search scans').to.equal('blue mug kitchen');
     });
 
-    it('brings the asset data of a CREATE and non-null metadata of any transaction along', function () {
+    it('brings the asset data of a CREATE and the metadata of every transaction (null included) along', function () {
       const create = createTx({ data: null, metadata: { n: 1 } });
       const transfer = transferTx([spend(create)]);
-      expect(sideRecordsOf([create, transfer])).to.deep.equal({ assets: [{ id: create.id, data: null }], metadata: [{ id: create.id, metadata: { n: 1 } }] });
+      expect(sideRecordsOf([create, transfer])).to.deep.equal({
+        assets: [{ id: create.id, data: null }],
+        metadata: [
+          { id: create.id, metadata: { n: 1 } },
+          { id: transfer.id, metadata: null },
+        ],
+      });
     });
 
     it('keys UTXOs by reference and elections by a digest of (id, height) that fits a primary key', function () {
@@ -809,7 +823,7 @@ describe('rethinkdb backend without a server', function () {
           .filter((doc: RDatum) => doc('id').eq('t'))
           .concatMap((doc: RDatum) =>
             doc('body')('outputs')
-              .offsetsOf((out: RDatum) => out('public_keys').contains('k'))
+              .offsetsOf((out: RDatum) => out('public_keys').default([]).contains('k'))
               .map((i: RDatum) => utxos.get(doc('id').add(':', i.coerceTo('string')))),
           )
           .filter((u: RDatum) => u.ne(null))
@@ -945,7 +959,10 @@ describe('rethinkdb backend without a server', function () {
       ]);
       expect(find(sent, TermType.BRANCH).length, 'the side records are behind a branch on rejected = []').to.be.greaterThan(0);
       const plain = wire(terms.writeTransactionsTerm(DB, [transferTx([spend(createTx())])], writer()));
-      expect(writeOrder(plain)).to.deep.equal(['replace changes', 'insert changes', 'insert transactions', 'update changes']);
+      expect(writeOrder(plain), 'a TRANSFER brings no asset data, and its null metadata').to.deep.equal([
+        ...['replace changes', 'insert changes', 'insert transactions', 'update changes'],
+        ...['replace changes', 'insert changes', 'insert metadata', 'update changes'],
+      ]);
     });
 
     it('numbers each logged write once, for its entry id', function () {

@@ -3,7 +3,7 @@
  * reproducible, and every builder call without an explicit id gets an id never used before.
  */
 import { createHash } from 'node:crypto';
-import { type Block, type Json, type OutputRef, type Transaction, type TransactionOutput, type Utxo, assetIdOf } from '../../lib';
+import { type Block, type Json, type OutputRef, type Transaction, type TransactionOutput, type Utxo, assetIdOf, ownersOf } from '../../lib';
 
 export { assetIdOf, spentRefsOf, utxosOf } from '../../lib';
 
@@ -108,7 +108,7 @@ export function transferTx(spends: readonly Spend[], options: TransferOptions = 
     asset: { id: assetIdOf(spends[0].tx) },
     metadata: options.metadata ?? null,
     inputs: spends.map(({ tx, index }) => {
-      const owners = tx.outputs[index].public_keys;
+      const owners = ownersOf(tx.outputs[index]);
       return { owners_before: [...owners], fulfills: ref(tx, index), fulfillment: signature(id, owners.join(',')) };
     }),
     outputs: options.outputs ?? [output([publicKey('bob')])],

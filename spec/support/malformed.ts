@@ -23,7 +23,7 @@ export type ScalarKind = 'hexId' | 'height' | 'string' | 'nonEmptyString' | 'boo
 export type Shape =
   | { kind: ScalarKind; optional?: boolean }
   | { kind: 'object'; fields: Record<string, Shape>; required: readonly string[]; nullable?: boolean; exactlyOne?: boolean }
-  | { kind: 'array'; items: Shape; minItems?: number };
+  | { kind: 'array'; items: Shape; minItems?: number; nullable?: boolean };
 
 const scalar = (kind: ScalarKind, optional = false): Shape => ({ kind, optional });
 const object = (fields: Record<string, Shape>, options: { nullable?: boolean; exactlyOne?: boolean; optional?: string[] } = {}): Shape => ({
@@ -33,7 +33,7 @@ const object = (fields: Record<string, Shape>, options: { nullable?: boolean; ex
   nullable: options.nullable,
   exactlyOne: options.exactlyOne,
 });
-const array = (items: Shape, minItems = 0): Shape => ({ kind: 'array', items, minItems });
+const array = (items: Shape, minItems = 0, nullable = false): Shape => ({ kind: 'array', items, minItems, nullable });
 
 const HEX = scalar('hexId');
 const HEIGHT = scalar('height');
@@ -52,7 +52,8 @@ export const SHAPES = {
     inputs: array(object({ owners_before: array(scalar('nonEmptyString')), fulfills: OUTPUT_REF(true), fulfillment: JSON_VALUE })),
     outputs: array(
       object({
-        public_keys: array(scalar('nonEmptyString'), 1),
+        // BigchainDB's schema: [] or null for a condition that names no key.
+        public_keys: array(scalar('nonEmptyString'), 0, true),
         amount: scalar('amount'),
         condition: object({ details: JSON_VALUE, uri: scalar('string') }),
       }),
@@ -99,7 +100,7 @@ function badValues(shape: Shape, category: Category): unknown[] {
         case 'object':
           return shape.nullable ? NOT_OBJECTS : [null, ...NOT_OBJECTS];
         case 'array':
-          return shape.minItems ? [...NOT_ARRAYS, []] : NOT_ARRAYS;
+          return [...NOT_ARRAYS.filter((value) => !(shape.nullable && value === null)), ...(shape.minItems ? [[]] : [])];
         case 'hexId':
           return [
             'AB'.repeat(32), // upper case
