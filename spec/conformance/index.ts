@@ -19,6 +19,7 @@
  */
 import { describeAssets } from './assets';
 import { describeBackend } from './backend';
+import { describeBigchainDbParity } from './bigchaindb';
 import { describeBlocks } from './blocks';
 import { describeChangefeed } from './changefeed';
 import { describeCommit } from './commit';
@@ -52,5 +53,6 @@ export function runConformance(factory: ConformanceFactory): void {
     describeChangefeed(ctx);
     describeValidation(ctx);
     describeInjection(ctx);
+    describeBigchainDbParity(ctx);
   });
 }
