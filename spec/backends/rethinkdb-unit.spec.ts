@@ -771,6 +771,10 @@ describe('rethinkdb backend without a server', function () {
     const utxos = r.db(DB).table('utxos');
     const body = (doc: RDatum) => doc('body');
 
+    it('finds the heights a chain id is stored at by its index, for storeAbciChain to refuse another height', function () {
+      expectTerm(terms.abciChainHeightsTerm(DB, 'chain-A'), r.db(DB).table('abci_chains').getAll('chain-A', { index: 'chain_id' })('height').coerceTo('array'));
+    });
+
     it('reads transactions by id, by asset in write order, by spent output and by owner', function () {
       expectTerm(terms.getTransactionTerm(DB, tx.id), transactions.get(tx.id).do((doc: RDatum) => r.branch(doc.eq(null), null, doc('body'))));
       expectTerm(terms.getTransactionsTerm(DB, ['a', 'b']), transactions.getAll(r.args(['a', 'b'])).map(body));
