@@ -15,7 +15,8 @@ function declare<F extends GenericSignature>(name: string) {
 
 /**
  * Creates the database if the engine has such a thing (a no-op where the file or schema
- * is made on connect). `name` defaults to the configured database.
+ * is made on connect). `name` is the database to act on (for sqlite, a database file,
+ * resolved like the `name` option); absent, the connection's own.
  *
  * @example
  * await schema.createDatabase(conn, 'ledger');
@@ -23,8 +24,9 @@ function declare<F extends GenericSignature>(name: string) {
 export const createDatabase = declare<(conn: Connection, name?: string) => Promise<void>>('createDatabase');
 
 /**
- * Creates every table and index that is missing: the unique keys of DESIGN section 5 and
- * the text indexes for search. Existing tables and their data are left alone.
+ * Creates every table and index that is missing, in database `name` (absent: the
+ * connection's own): the unique keys of DESIGN section 5 and the text indexes for search.
+ * Existing tables and their data are left alone.
  *
  * @example
  * await schema.createTables(conn, 'ledger');
@@ -32,7 +34,8 @@ export const createDatabase = declare<(conn: Connection, name?: string) => Promi
 export const createTables = declare<(conn: Connection, name?: string) => Promise<void>>('createTables');
 
 /**
- * Drops the database and everything in it. There is no undo.
+ * Drops database `name` (absent: the connection's own) and everything in it. There is no
+ * undo. Another database than the connection's own is dropped, never the connection's.
  *
  * @example
  * await schema.dropDatabase(conn, 'ledger');
@@ -40,7 +43,8 @@ export const createTables = declare<(conn: Connection, name?: string) => Promise
 export const dropDatabase = declare<(conn: Connection, name?: string) => Promise<void>>('dropDatabase');
 
 /**
- * True if the database has chainstore's tables (possibly from an older version).
+ * True if database `name` (absent: the connection's own) has chainstore's tables (possibly
+ * from an older version). Asking creates nothing.
  *
  * @example
  * if (!(await schema.isInitialized(conn))) await schema.initDatabase(conn);
@@ -48,15 +52,17 @@ export const dropDatabase = declare<(conn: Connection, name?: string) => Promise
 export const isInitialized = declare<(conn: Connection, name?: string) => Promise<boolean>>('isInitialized');
 
 /**
- * Creates the database and its tables. Idempotent and additive: on an existing or older
- * database it adds what is missing and loses nothing.
+ * Creates database `name` and its tables; `name` defaults to the connection's configured
+ * database. Idempotent and additive: on an existing or older database it adds what is
+ * missing and loses nothing. Through one connection, another database can be made (and
+ * then reached by connecting to it by name).
  *
  * @example
  * const conn = await connect();
  * await schema.initDatabase(conn);
+ * await schema.initDatabase(conn, 'ledger_archive');   // another database, through the same connection
  */
-export async function initDatabase(conn: Connection): Promise<void> {
-  const name = conn.config.name;
+export async function initDatabase(conn: Connection, name: string = conn.config.name): Promise<void> {
   await createDatabase(conn, name);
   await createTables(conn, name);
 }
