@@ -1,5 +1,21 @@
 /**
  * `schema`: creating and dropping a backend's database and tables (DESIGN section 5).
+ *
+ * `name`, in each generic and in initDatabase, is the database to act on, never silently
+ * the connection's own: a database on the server, or for sqlite a database file resolved
+ * like the `name` option (`./x.db` and its absolute path are one file). Absent, or naming
+ * the connection's own database, the call acts on the connection's database. On sqlite,
+ * another file is created with its directory, given its tables through a connection of its
+ * own, inspected without being created, and dropped by deleting it with its `-wal` and
+ * `-shm` (a file that is not an SQLite database is refused and kept); the connection's own
+ * file, being open, is dropped by emptying it of every table. `':memory:'` names the
+ * connection's own database on a `':memory:'` connection; on a file connection it names
+ * nothing a call could reach (a private in-memory database lives inside the connection
+ * that opens it), and the call rejects with UnsupportedOperationError.
+ *
+ * @example
+ * await schema.initDatabase(conn, 'dummy_db');   // another database, through conn
+ * await schema.dropDatabase(conn, 'dummy_db');   // drops it; conn's own database is untouched
  */
 import type { Connection } from './connection';
 import { type GenericSignature, defineInterface, generic, rejectAsync } from './dispatch';
