@@ -166,21 +166,51 @@ const INVALID_CATALOG_NAME = '3D000';
 /** An identifier, quoted for SQL (database names come from configuration). */
 const identifier = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
-/** Runs `sql` on the maintenance database (CREATE/DROP DATABASE cannot run inside the target). */
-async function onMaintenanceDatabase(conn: PostgresConnection, what: string, sql: string, values: unknown[] = []) {
+/**
+ * Runs `work` on a client of its own connected to `database`, through the connection's
+ * retries and error mapping (a refused statement is mapped at once, never shown raw).
+ */
+async function onDatabase<T>(conn: PostgresConnection, database: string, what: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
   return conn.attempt(what, async () => {
-    const client = new pg.Client(conn.clientConfig(conn.maintenanceDatabase));
+    const client = new pg.Client(conn.clientConfig(database));
     client.on('error', () => undefined);
     await client.connect();
     try {
-      return (await client.query(sql, values)).rows;
+      return await work(client);
     } finally {
       await client.end().catch(() => undefined);
     }
   });
 }
 
-/** The schema handlers of the postgres backend, registered by its index. */
+/** Runs `sql` on the maintenance database (CREATE/DROP DATABASE cannot run inside the target). */
+async function onMaintenanceDatabase(conn: PostgresConnection, what: string, sql: string, values: unknown[] = []) {
+  return onDatabase(conn, conn.maintenanceDatabase, what, async (client) => (await client.query(sql, values)).rows);
+}
+
+/** The tables, made in one transaction under the change-log lock: two processes initialising at once queue. */
+async function createTablesIn(client: pg.Client): Promise<void> {
+  await client.query('BEGIN');
+  try {
+    await client.query('SELECT pg_advisory_xact_lock($1)', [CHANGE_LOG_LOCK]);
+    await client.query(SCHEMA);
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+}
+
+const INSPECT_SCHEMA = "SELECT to_regclass('transactions') IS NOT NULL AS present";
+
+/** True when a mapped error says the database does not exist. */
+const noSuchDatabase = (error: unknown) => (error as { cause?: { code?: string } }).cause?.code === INVALID_CATALOG_NAME;
+
+/**
+ * The schema handlers of the postgres backend, registered by its index. `name` is a database
+ * on the connection's server; another one than the connection's own is reached on a client
+ * of its own, with the connection's settings.
+ */
 export const schemaHandlers: HandlerMap<typeof schema, typeof PostgresConnection> = {
   async createDatabase(conn, name = conn.config.name) {
     const [exists] = await onMaintenanceDatabase(conn, 'create database', 'SELECT 1 FROM pg_database WHERE datname = $1', [name]);
@@ -193,8 +223,9 @@ export const schemaHandlers: HandlerMap<typeof schema, typeof PostgresConnection
     }
   },
 
-  async createTables(conn) {
-    // One transaction, under the change-log lock: two processes initialising at once queue.
+  async createTables(conn, name = conn.config.name) {
+    if (name !== conn.config.name) return onDatabase(conn, name, 'create tables', createTablesIn);
+    // One transaction, under the change-log lock (conn.transaction takes it).
     await conn.transaction('create tables', (client) => client.query(SCHEMA).catch((e) => Promise.reject(mapPostgresError(e, 'create tables'))));
   },
 
@@ -204,13 +235,16 @@ export const schemaHandlers: HandlerMap<typeof schema, typeof PostgresConnection
     await onMaintenanceDatabase(conn, 'drop database', `DROP DATABASE IF EXISTS ${identifier(name)} WITH (FORCE)`);
   },
 
-  async isInitialized(conn) {
+  async isInitialized(conn, name = conn.config.name) {
     try {
-      const [table] = await conn.query('inspect schema', "SELECT to_regclass('transactions') IS NOT NULL AS present");
+      const [table] =
+        name === conn.config.name
+          ? await conn.query('inspect schema', INSPECT_SCHEMA)
+          : await onDatabase(conn, name, 'inspect schema', async (client) => (await client.query(INSPECT_SCHEMA)).rows);
       return Boolean(table?.present);
     } catch (error) {
       // No database at all is the plainest case of "not initialised".
-      if ((error as Error).cause && (error as { cause: { code?: string } }).cause.code === INVALID_CATALOG_NAME) return false;
+      if (noSuchDatabase(error)) return false;
       throw error;
     }
   },

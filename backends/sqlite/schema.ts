@@ -14,11 +14,15 @@
  *
  * All DDL is `IF NOT EXISTS`, so creating the tables is idempotent and additive.
  */
+import { closeSync, openSync, readSync, rmSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { HandlerMap } from '../../lib/dispatch';
+import { OperationError, UnsupportedOperationError } from '../../lib/errors';
 import * as schema from '../../lib/schema';
 import { TABLES } from '../../lib/tables';
 import { CHANGE_REF_INDEX, LOG_IDENTITY_SQL, RANGE_COLUMNS, changeLogTriggers } from './changelog';
-import type { SqliteConnection } from './connection';
+import { SqliteConnection } from './connection';
+import { mapSqliteError } from './errors';
 import { RETIRED_TABLE, RETIRED_TABLE_SQL, retiredTrigger } from './retired';
 
 const TOKENIZER = "tokenize = 'porter unicode61 remove_diacritics 2'";
@@ -144,25 +148,134 @@ function upgradeSideTables(conn: SqliteConnection): void {
 /** Every table, virtual table and side table, in an order safe to drop. */
 const ALL_TABLES = [...TABLES, 'assets_fts', 'metadata_fts', 'outputs', 'spends', 'block_transactions', 'changes', 'change_log_identity', RETIRED_TABLE];
 
-/** The schema handlers of the sqlite backend, registered by its index. */
+const MEMORY = ':memory:';
+
+/**
+ * The file `name` names when it is not the connection's own database, else undefined (the
+ * connection's own: `name` absent, or a path that resolves to the connection's file, or
+ * reaches that file by another path, a link; `':memory:'` on a `':memory:'` connection).
+ * A file name on a `':memory:'` connection names that file. `':memory:'` on a file
+ * connection is refused: a private in-memory database lives only inside the connection that
+ * opens it, so no call through another connection can create, fill, inspect or drop one.
+ */
+function otherFile(conn: SqliteConnection, name: string | undefined, what: string): string | undefined {
+  if (name === undefined) return undefined;
+  if (name === MEMORY) {
+    if (conn.path === MEMORY) return undefined;
+    throw new UnsupportedOperationError(
+      'sqlite',
+      `${what} ':memory:': a private in-memory database exists only inside the connection that opens it, so none can be reached through the connection to ${conn.path}`,
+    );
+  }
+  const path = resolve(name);
+  return conn.path !== MEMORY && sameFile(path, conn.path) ? undefined : path;
+}
+
+/** True if two absolute paths are one file (the same string, or a link to it). */
+function sameFile(a: string, b: string): boolean {
+  if (a === b) return true;
+  try {
+    const [x, y] = [statSync(a), statSync(b)];
+    return x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Runs `work` on a connection of its own to file `path`, with `conn`'s options, and closes it.
+ */
+async function onFile<T>(conn: SqliteConnection, path: string, work: (other: SqliteConnection) => T | Promise<T>): Promise<T> {
+  const other = new SqliteConnection(Object.freeze({ ...conn.config, name: path, displayUrl: undefined }));
+  try {
+    return await work(other);
+  } finally {
+    await other.close();
+  }
+}
+
+/** The first bytes of every SQLite database file. */
+const SQLITE_HEADER = Buffer.from('SQLite format 3\0', 'latin1');
+
+/**
+ * Deletes database file `path` with its WAL, shared-memory index and rollback journal (a
+ * journal left behind would be played into a new file of that name). A missing file is
+ * already dropped. A file that is not an SQLite database is refused and kept: `name` may
+ * be mistyped, and a drop must not delete whatever file it names.
+ */
+function deleteDatabaseFile(path: string): void {
+  const what = `drop database ${path}`;
+  let header: Buffer | undefined;
+  try {
+    header = readFileHead(path, SQLITE_HEADER.length);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw mapSqliteError(error, what);
+  }
+  // An empty file is an empty database to SQLite.
+  if (header && header.length > 0 && !header.equals(SQLITE_HEADER)) {
+    throw new OperationError('sqlite', `${what}: the file is not an SQLite database; it was not deleted`);
+  }
+  try {
+    for (const file of [path, `${path}-wal`, `${path}-shm`, `${path}-journal`]) rmSync(file, { force: true });
+  } catch (error) {
+    throw mapSqliteError(error, what);
+  }
+}
+
+function readFileHead(path: string, length: number): Buffer {
+  const fd = openSync(path, 'r');
+  try {
+    const buffer = Buffer.alloc(length);
+    return buffer.subarray(0, readSync(fd, buffer, 0, length, 0));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function createTablesOf(conn: SqliteConnection): void {
+  conn.write('create tables', () => {
+    conn.db.exec(TABLES_SQL);
+    upgradeSideTables(conn);
+    upgradeChangeLog(conn);
+    conn.db.exec(CHANGE_LOG_SQL);
+  });
+  conn.forgetStatements();
+}
+
+function hasTables(conn: SqliteConnection): boolean {
+  if (!conn.exists()) return false;
+  return conn.read('inspect schema', () =>
+    Boolean(conn.statement("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'transactions'").get()),
+  );
+}
+
+/**
+ * The schema handlers of the sqlite backend, registered by its index. `name` is a database
+ * file (see {@link otherFile}): another file than the connection's is opened for the call
+ * with the connection's options and closed again; the connection's own is used as it is.
+ */
 export const schemaHandlers: HandlerMap<typeof schema, typeof SqliteConnection> = {
-  // The file is the database: opening it creates it.
-  async createDatabase(conn) {
-    conn.read('create database', () => conn.db);
+  // The file is the database: opening it creates it (and its directory).
+  async createDatabase(conn, name) {
+    const path = otherFile(conn, name, 'create database');
+    if (path === undefined) conn.read('create database', () => conn.db);
+    else await onFile(conn, path, (other) => other.read('create database', () => other.db));
   },
 
-  async createTables(conn) {
-    conn.write('create tables', () => {
-      conn.db.exec(TABLES_SQL);
-      upgradeSideTables(conn);
-      upgradeChangeLog(conn);
-      conn.db.exec(CHANGE_LOG_SQL);
-    });
-    conn.forgetStatements();
+  async createTables(conn, name) {
+    const path = otherFile(conn, name, 'create tables');
+    if (path === undefined) createTablesOf(conn);
+    else await onFile(conn, path, createTablesOf);
   },
 
-  // A connection cannot delete its own open file; dropping empties it of every table.
-  async dropDatabase(conn) {
+  // A connection cannot delete its own open file; dropping it empties it of every table.
+  // Another file is deleted.
+  async dropDatabase(conn, name) {
+    const path = otherFile(conn, name, 'drop database');
+    if (path !== undefined) {
+      deleteDatabaseFile(path);
+      return;
+    }
     conn.write('drop database', () => {
       for (const table of ALL_TABLES) conn.db.exec(`DROP TABLE IF EXISTS ${table}`);
     });
@@ -170,10 +283,9 @@ export const schemaHandlers: HandlerMap<typeof schema, typeof SqliteConnection> 
   },
 
   // Asking must not create the file: `status` on a path that does not exist stays read-only.
-  async isInitialized(conn) {
-    if (!conn.exists()) return false;
-    return conn.read('inspect schema', () =>
-      Boolean(conn.statement("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'transactions'").get()),
-    );
+  async isInitialized(conn, name) {
+    const path = otherFile(conn, name, 'inspect schema');
+    if (path === undefined) return hasTables(conn);
+    return onFile(conn, path, hasTables);
   },
 };

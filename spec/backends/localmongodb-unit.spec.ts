@@ -24,7 +24,9 @@ import {
   connect,
   coverage,
   query,
+  schema,
 } from '../../lib';
+import { TABLES } from '../../lib/tables';
 import { resolveConfig } from '../../lib/config';
 import { parseSearch } from '../../lib/search';
 import { MongoConnection } from '../../backends/localmongodb';
@@ -1013,6 +1015,57 @@ describe('localmongodb backend (no server)', function () {
       expect(mapMongoError(own, 'anything')).to.equal(own);
       expect(redactSecret(`a ${PASSWORD} b ${encodeURIComponent(PASSWORD)}`, PASSWORD)).to.equal('a *** b ***');
       expect(redactSecret('nothing', undefined)).to.equal('nothing');
+    });
+  });
+
+  describe('the schema generics: which database `name` names', function () {
+    /**
+     * A stand-in for the driver's client (not a server): every database it is asked for is
+     * recorded with what was done there, and answers as an empty database does.
+     */
+    function recordingClient() {
+      const used: string[] = [];
+      const database = (name: string) => {
+        const note = (what: string) => used.push(`${name}: ${what}`);
+        return {
+          command: async (command: Record<string, unknown>) => (note(Object.keys(command)[0]), { ok: 1 }),
+          listCollections: () => ({ toArray: async () => (note('listCollections'), []) }),
+          createCollection: async (table: string) => note(`createCollection ${table}`),
+          collection: (table: string) => ({ createIndexes: async () => (note(`createIndexes ${table}`), []) }),
+          dropDatabase: async () => (note('dropDatabase'), true),
+        };
+      };
+      return { used, client: { db: database } };
+    }
+
+    async function recorded(name: string | undefined, call: (conn: MongoConnection, name?: string) => Promise<unknown>): Promise<string[]> {
+      const conn = (await connect({ backend: 'localmongodb', host: '127.0.0.1', port: 1, name: 'chainstore' })) as MongoConnection;
+      const { used, client } = recordingClient();
+      Object.assign(conn, { connectedClient: async () => client, serverInfo: async () => ({ preImages: false }) });
+      try {
+        await call(conn, name);
+      } finally {
+        await conn.close();
+      }
+      return used;
+    }
+
+    const databases = (used: string[]) => [...new Set(used.map((entry) => entry.split(':')[0]))];
+
+    it('acts on database `name` in each generic, never on the configured one', async function () {
+      expect(await recorded('dummy_db', (conn, name) => schema.createDatabase(conn, name))).to.deep.equal(['dummy_db: ping']);
+      const tables = await recorded('dummy_db', (conn, name) => schema.createTables(conn, name));
+      expect(databases(tables)).to.deep.equal(['dummy_db']);
+      expect(tables).to.include.members(TABLES.map((table) => `dummy_db: createCollection ${table}`));
+      expect(await recorded('dummy_db', (conn, name) => schema.dropDatabase(conn, name))).to.deep.equal(['dummy_db: dropDatabase']);
+      expect(await recorded('dummy_db', (conn, name) => schema.isInitialized(conn, name))).to.deep.equal(['dummy_db: listCollections']);
+      expect(databases(await recorded('dummy_db', (conn, name) => schema.initDatabase(conn, name)))).to.deep.equal(['dummy_db']);
+    });
+
+    it('acts on the configured database without `name`', async function () {
+      for (const call of [schema.createDatabase, schema.createTables, schema.dropDatabase, schema.isInitialized, schema.initDatabase]) {
+        expect(databases(await recorded(undefined, (conn) => call(conn))), call.name).to.deep.equal(['chainstore']);
+      }
     });
   });
 

@@ -11,7 +11,7 @@ import type { MongoCapabilities } from '../../backends/localmongodb/admin';
 import { MAX_TRANSACTION_DOCUMENTS } from '../../backends/localmongodb/budget';
 import { runConformance } from '../conformance';
 import { block, createTx, freshId } from '../conformance/fixtures';
-import { connectMongo, emptyDatabase, skipWithoutMongo } from '../support/mongodb';
+import { connectMongo, emptyDatabase, otherMongo, skipWithoutMongo } from '../support/mongodb';
 
 describe('localmongodb backend', function () {
   before(skipWithoutMongo);
@@ -20,6 +20,7 @@ describe('localmongodb backend', function () {
     name: 'localmongodb',
     connect: () => connectMongo(),
     reset: emptyDatabase,
+    otherDatabase: () => otherMongo('second'),
   });
 
   describe('localmongodb: beyond the conformance suite', function () {

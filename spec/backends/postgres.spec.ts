@@ -2,7 +2,7 @@
  * The conformance suite on PostgreSQL (skipped with a reason when no server answers).
  */
 import { runConformance } from '../conformance';
-import { connectPostgres, skipWithoutPostgres, truncateAll } from '../support/postgres';
+import { connectPostgres, otherPostgres, skipWithoutPostgres, truncateAll } from '../support/postgres';
 
 describe('postgres backend', function () {
   before(skipWithoutPostgres);
@@ -11,5 +11,6 @@ describe('postgres backend', function () {
     name: 'postgres',
     connect: () => connectPostgres(),
     reset: truncateAll,
+    otherDatabase: () => otherPostgres('second'),
   });
 });

@@ -334,6 +334,22 @@ describe('rethinkdb backend without a server', function () {
         await conn.close();
       });
 
+      it('sends the schema generics\' terms for the database `name` names, the configured one without it', async function () {
+        const conn = await open({ maxTries: 1 });
+        const calls: [() => Promise<unknown>, Wire][] = [
+          [() => schema.createDatabase(conn, 'dummy_db'), wire(createDatabaseTerm('dummy_db'))],
+          [() => schema.createTables(conn, 'dummy_db'), wire(createTableTerm('dummy_db', STORED_TABLES[0], {}))],
+          [() => schema.dropDatabase(conn, 'dummy_db'), wire(dropDatabaseTerm('dummy_db'))],
+          [() => schema.isInitialized(conn, 'dummy_db'), wire(isInitializedTerm('dummy_db'))],
+          [() => schema.initDatabase(conn, 'dummy_db'), wire(createDatabaseTerm('dummy_db'))],
+          [() => schema.initDatabase(conn), wire(createDatabaseTerm(DB))],
+          [() => schema.dropDatabase(conn), wire(dropDatabaseTerm(DB))],
+        ];
+        for (const [call] of calls) await expect(call()).to.be.rejectedWith(ConnectionError);
+        expect(peer.queries.map((sent) => sent.message[1])).to.deep.equal(calls.map(([, term]) => term));
+        await conn.close();
+      });
+
       it('retries a read on a new connection until maxTries', async function () {
         const conn = await open({ maxTries: 3 });
         const error = await query.getTransaction(conn, freshId()).catch((e: Error) => e);

@@ -19,7 +19,7 @@ import { storeBlockTerm } from '../../backends/rethinkdb/terms';
 import { runConformance } from '../conformance';
 import { within } from '../conformance/assertions';
 import { block, createTx } from '../conformance/fixtures';
-import { connectRethink, emptyRethink, skipWithoutRethink } from '../support/rethinkdb';
+import { connectRethink, emptyRethink, otherRethink, skipWithoutRethink } from '../support/rethinkdb';
 
 describe('rethinkdb backend', function () {
   // Creating a RethinkDB table takes a second or so: the first reset, and the test that drops
@@ -31,6 +31,7 @@ describe('rethinkdb backend', function () {
     name: 'rethinkdb',
     connect: () => connectRethink(),
     reset: emptyRethink,
+    otherDatabase: () => otherRethink('second'),
   });
 
   describe('its change log, with writes cut short', function () {

@@ -154,7 +154,7 @@ describe('sqlite change log by range', function () {
     try {
       await query.writeTransactions(conn, Array.from({ length: 1_500 }, () => createTx()));
       expect(await take(feed, 1_000)).to.have.length(1_000);
-      await schema.dropDatabase(conn, 'chainstore');
+      await schema.dropDatabase(conn);
       await schema.initDatabase(conn);
       await query.writeTransactions(conn, Array.from({ length: 1_500 }, () => createTx()));
       const error = await take(feed, 1).then(() => undefined, (e: unknown) => e);
@@ -170,7 +170,7 @@ describe('sqlite change log by range', function () {
     try {
       for (const height of [1, 2, 3]) await query.storeBlock(conn, block(height));
       expect(await take(feed, 3)).to.have.length(3);
-      await schema.dropDatabase(conn, 'chainstore');
+      await schema.dropDatabase(conn);
       await schema.initDatabase(conn);
       const error = await take(feed, 1).then(() => undefined, (e: unknown) => e);
       expect(error).to.be.an.instanceOf(OperationError);

@@ -1,11 +1,12 @@
 /**
  * The backend as a whole: its name, that it implements every generic, what it declares it
- * can do, the admin operations, and the schema lifecycle (init, drop, counts).
+ * can do, the admin operations, and the schema lifecycle (init, drop, counts; another
+ * database made and dropped through the connection, by name).
  */
 import { expect } from 'chai';
 import { BackendError, type Capabilities, ChainstoreError, type Connection, TABLES, UnsupportedOperationError, admin, capabilities, coverage, query, schema } from '../../lib';
 import { rejection } from './assertions';
-import { type ConformanceContext, skipBecause } from './context';
+import { type ConformanceContext, requireOtherDatabase, skipBecause } from './context';
 import { block, createTx } from './fixtures';
 
 type AdminOperation = keyof Capabilities['admin'];
@@ -107,6 +108,43 @@ export function describeBackend(ctx: ConformanceContext): void {
       expect(await query.getTransaction(ctx.conn, tx.id)).to.equal(null);
       await query.writeTransaction(ctx.conn, tx);
       expect(await query.getTransaction(ctx.conn, tx.id)).to.deep.equal(tx);
+    });
+
+    it("initDatabase(conn, name) makes another database and dropDatabase(conn, name) drops it; the connection's own keeps every record", async function () {
+      // Creating a server database and its tables takes a while on some engines.
+      this.timeout(120_000);
+      const other = requireOtherDatabase(this, ctx);
+      const own = createTx({ metadata: { database: 'own' } });
+      await query.writeTransaction(ctx.conn, own);
+      await query.storeBlock(ctx.conn, block(1, [own]));
+      const theirs = createTx({ metadata: { database: 'other' } });
+      try {
+        // Left by an earlier run that failed half way, maybe.
+        await schema.dropDatabase(ctx.conn, other.name);
+        expect(await schema.isInitialized(ctx.conn, other.name), 'before initDatabase').to.equal(false);
+        await schema.initDatabase(ctx.conn, other.name);
+        expect(await schema.isInitialized(ctx.conn, other.name), 'after initDatabase').to.equal(true);
+        const second = await other.connect();
+        try {
+          await query.writeTransaction(second, theirs);
+          await query.storeBlock(second, block(7, [theirs]));
+          expect(await query.getTransaction(second, theirs.id)).to.deep.equal(theirs);
+          expect(await query.getLatestBlock(second)).to.deep.equal(block(7, [theirs]));
+          expect(await query.getTransaction(second, own.id), 'the other database is another one').to.equal(null);
+        } finally {
+          await second.close();
+        }
+        expect(await query.getTransaction(ctx.conn, theirs.id), "nothing was written to the connection's own").to.equal(null);
+        await schema.dropDatabase(ctx.conn, other.name);
+        expect(await schema.isInitialized(ctx.conn, other.name), 'after dropDatabase').to.equal(false);
+      } finally {
+        await schema.dropDatabase(ctx.conn, other.name).catch(() => undefined);
+      }
+      expect(await schema.isInitialized(ctx.conn), "the connection's own").to.equal(true);
+      expect(await query.getTransaction(ctx.conn, own.id)).to.deep.equal(own);
+      expect(await query.getLatestBlock(ctx.conn)).to.deep.equal(block(1, [own]));
+      const counts = await admin.countRecords(ctx.conn);
+      expect([counts.transactions, counts.assets, counts.metadata, counts.blocks]).to.deep.equal([1, 1, 1, 1]);
     });
   });
 }

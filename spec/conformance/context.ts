@@ -23,6 +23,27 @@ export interface ConformanceFactory {
   reset(conn: Connection): Promise<void>;
   /** Overrides of what the backend declares, for deployments that support less (or more). */
   capabilities?: Partial<Capabilities>;
+  /**
+   * A second database on the same engine, which the suite creates, fills and drops through
+   * the connection `connect` makes (the tests of `name` in the schema generics). Without it
+   * those tests are skipped, saying so.
+   */
+  otherDatabase?(): OtherDatabase;
+}
+
+/**
+ * A database other than the one `connect` reaches: its `name` as the schema generics take
+ * it, and how to connect to it. The suite drops it when it is done with it.
+ *
+ * @example
+ * otherDatabase: () => ({
+ *   name: 'ledger_other',
+ *   connect: () => connect({ backend: 'mybackend', url: 'mybackend://db.internal/ledger_other' }),
+ * }),
+ */
+export interface OtherDatabase {
+  readonly name: string;
+  connect(): Promise<Connection>;
 }
 
 /**
@@ -42,6 +63,15 @@ export interface ConformanceContext {
   readonly conn: Connection;
   /** What the backend declares, with the factory's overrides applied. */
   capabilities(): Capabilities;
+}
+
+/**
+ * The factory's second database, or skips the running test saying the factory names none.
+ */
+export function requireOtherDatabase(mocha: Mocha.Context, ctx: ConformanceContext): OtherDatabase {
+  const other = ctx.factory.otherDatabase?.();
+  if (!other) skipBecause(mocha, `the ${ctx.factory.name} factory names no second database (otherDatabase)`);
+  return other;
 }
 
 /**

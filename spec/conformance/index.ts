@@ -32,7 +32,7 @@ import { describeTransactions } from './transactions';
 import { describeUtxos } from './utxos';
 import { describeValidation } from './validation';
 
-export { type ConformanceContext, type ConformanceFactory, resetByDropAndInit } from './context';
+export { type ConformanceContext, type ConformanceFactory, type OtherDatabase, resetByDropAndInit } from './context';
 
 /**
  * Registers the whole suite for one backend, in a `describe` named after it. Call it at the

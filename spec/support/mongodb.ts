@@ -56,6 +56,27 @@ export function connectMongo(options: Record<string, unknown> = {}): Promise<Con
   return connect({ backend: 'localmongodb', url: MONGODB_URL, name: MONGODB_TEST_DATABASE, ...options });
 }
 
+/** The URL up to its path, the database its path names (if any), and the rest. */
+const URL_PARTS = /^([a-z][a-z0-9+.-]*:\/\/(?:.*@)?[^@/?#]*)(?:\/([^?#]*))?(.*)$/is;
+
+/**
+ * A second database on the test server for the specs that make and drop one, named after the
+ * test database. The spec drops it.
+ *
+ * @example
+ * otherMongo('second');   // { name: 'chainstore_test_second', connect } for a URL naming no database
+ */
+export function otherMongo(suffix: string): { name: string; connect(): Promise<Connection> } {
+  const [, start = '', path = '', rest = ''] = URL_PARTS.exec(MONGODB_URL ?? '') ?? [];
+  const testDatabase = path ? decodeURIComponent(path) : MONGODB_TEST_DATABASE;
+  const name = `${testDatabase}_${suffix}`;
+  // A URL naming a database wins over the name option: that URL names the other one instead.
+  const connectOther = path
+    ? () => connect({ backend: 'localmongodb', url: `${start}/${encodeURIComponent(name)}${rest}` })
+    : () => connectMongo({ name });
+  return { name, connect: connectOther };
+}
+
 /**
  * Empties every collection, creating collections and indexes first if needed: faster than
  * dropping the database, and the indexes and collection options stay as initDatabase made them.

@@ -54,6 +54,28 @@ function redacted(): string {
   return POSTGRES_URL.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
 }
 
+/** The name of the test database (the URL's path). */
+export const POSTGRES_DATABASE = decodeURIComponent(new URL(POSTGRES_URL).pathname.slice(1)) || 'postgres';
+
+/** The test server's URL with `database` in place of the test database. */
+export function postgresUrlFor(database: string): string {
+  const url = new URL(POSTGRES_URL);
+  url.pathname = `/${encodeURIComponent(database)}`;
+  return url.toString();
+}
+
+/**
+ * A second database for the specs that make and drop one, named after the test database (so
+ * that runs against different test databases never share it). The spec drops it.
+ *
+ * @example
+ * otherPostgres('second');   // { name: 'test_second', connect } for the `test` database
+ */
+export function otherPostgres(suffix: string): { name: string; connect(): Promise<Connection> } {
+  const name = `${POSTGRES_DATABASE}_${suffix}`;
+  return { name, connect: () => connect({ backend: 'postgres', url: postgresUrlFor(name) }) };
+}
+
 /** A connection to the test database. */
 export function connectPostgres(options: Record<string, unknown> = {}): Promise<Connection> {
   return connect({ backend: 'postgres', url: POSTGRES_URL, ...options });

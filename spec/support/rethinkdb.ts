@@ -61,6 +61,20 @@ export function connectRethink(options: Record<string, unknown> = {}): Promise<C
 }
 
 /**
+ * A second database on the test server for the specs that make and drop one, named after the
+ * test database. The spec drops it.
+ *
+ * @example
+ * otherRethink('second');   // { name: 'chainstore_test_second', connect } for a URL naming no database
+ */
+export function otherRethink(suffix: string): { name: string; connect(): Promise<Connection> } {
+  const url = new URL(rethinkUrl() ?? `rethinkdb://localhost/${TEST_DATABASE}`);
+  const name = `${decodeURIComponent(url.pathname.slice(1))}_${suffix}`;
+  url.pathname = `/${encodeURIComponent(name)}`;
+  return { name, connect: () => connect({ backend: 'rethinkdb', url: url.toString() }) };
+}
+
+/**
  * Empties every table, the change log included (creating them first if needed): much faster
  * than dropping and creating the database, whose tables each take a moment to create.
  *
