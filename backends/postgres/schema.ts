@@ -82,26 +82,81 @@ const changeLogTriggers = (table: string) =>
  * The text a document is searched by: its string values, at most 256 KiB of them (a tsvector
  * holds at most 1 MiB), with `@`, `/`, `\` and `"` turned into spaces: PostgreSQL's parser
  * recurses on long runs of address-like text (`@p0@p0...`) until its stack runs out, and a
- * document must never fail to store because of what it says. Queries are cut the same way.
+ * document must never fail to store because of what it says. Earlier versions indexed this
+ * text as it is; it stays for their columns until `initDatabase` rebuilds them.
  */
 const SEARCH_TEXT_FUNCTION = `
 CREATE OR REPLACE FUNCTION chainstore_search_text(doc jsonb) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
   SELECT regexp_replace(left(jsonb_path_query_array(COALESCE(doc, 'null'::jsonb), 'strict $.** ? (@.type() == "string")')::text, 262144), '[@/\\\\"]', ' ', 'g')
 $$;`;
 
-/** Text search over the string values of a document, English stemming. */
-const SEARCH_EXPRESSION = (column: string) => `to_tsvector('english', chainstore_search_text(${column}))`;
+/** Combining diacritical marks (the block, its supplement, its extension, and for symbols). */
+const COMBINING_MARKS = '[\\u0300-\\u036f\\u1ab0-\\u1aff\\u1dc0-\\u1dff\\u20d0-\\u20ff\\ufe20-\\ufe2f]';
+
+/**
+ * Accent folding (SQLite's index folds Latin accents with `remove_diacritics 2`, MongoDB's
+ * text index is diacritic-insensitive; unaccent folds a little more than SQLite, `ł`, `ø` and
+ * Greek accents too): `chainstore_search_fold(text)` removes accents with the contrib
+ * extension `unaccent` (which also spells out ligatures, `ß`, `æ`, ...), then the combining
+ * marks its rules do not list (so that `сы́рники`, with U+0301 after the `ы`, is `сырники`
+ * whatever the server's rules), then cuts the parser-hostile characters as
+ * chainstore_search_text does (unaccent writes `½` as `1/2` and `“` as `"`). Queries pass
+ * through it; `chainstore_search_text_folded(doc)` is the indexed text. (Decomposing to NFD
+ * first would also fold the few accented letters unaccent keeps, such as `й`, but on
+ * PostgreSQL 15 normalizing to NFD and back cost more than to_tsvector itself.)
+ *
+ * Generated columns need IMMUTABLE functions and unaccent() is only STABLE (it finds its
+ * dictionary by name, through search_path): the wrapper names the dictionary and the schema
+ * the extension is in (looked up here), and the document function names its own schema, so
+ * that neither depends on search_path (a restore computes generated columns with an empty one).
+ * Where the extension cannot be created, neither are the tables: the error says what to do.
+ * What these functions compute must not change under the same name: the upgrade check below
+ * recognises the indexed text by the name of the function in the column's expression.
+ */
+const SEARCH_FOLD_FUNCTIONS = `
+DO $do$
+DECLARE
+  unaccent_schema text := (SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'unaccent');
+  unaccented text;
+BEGIN
+  IF unaccent_schema IS NULL THEN
+    BEGIN
+      CREATE EXTENSION unaccent;
+    EXCEPTION WHEN OTHERS THEN
+      RAISE EXCEPTION 'text search needs the PostgreSQL extension unaccent, which could not be created (%): '
+        'install the server''s contrib modules (e.g. the postgresql-contrib package) if they are missing, then run '
+        '"CREATE EXTENSION unaccent" in this database as a superuser, or grant this role CREATE on the database', SQLERRM
+        USING ERRCODE = SQLSTATE;
+    END;
+    unaccent_schema := (SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'unaccent');
+  END IF;
+  unaccented := format('%s.unaccent(%L::regdictionary, t)', unaccent_schema, unaccent_schema || '.unaccent');
+  EXECUTE format($f$
+    CREATE OR REPLACE FUNCTION chainstore_search_fold(t text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT AS $b$
+      SELECT regexp_replace(regexp_replace(%s, %L, '', 'g'), '[@/\\\\"]', ' ', 'g')
+    $b$$f$, unaccented, '${COMBINING_MARKS}');
+  EXECUTE format($f$
+    CREATE OR REPLACE FUNCTION chainstore_search_text_folded(doc jsonb) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $b$
+      SELECT left(%1$I.chainstore_search_fold(%1$I.chainstore_search_text(doc)), 262144)
+    $b$$f$, current_schema());
+END $do$;`;
+
+/** Text search over the string values of a document, accents folded, English stemming. */
+const SEARCH_EXPRESSION = (column: string) => `to_tsvector('english', chainstore_search_text_folded(${column}))`;
 const searchColumn = (column: string) => `search tsvector GENERATED ALWAYS AS (${SEARCH_EXPRESSION(column)}) STORED`;
 
 /**
- * Databases made by an earlier version index search text differently: their derived column
- * is rebuilt (nothing else is touched; the column holds no data of its own).
+ * Databases made by an earlier version index search text differently (as it is, without
+ * folding accents, `chainstore_search_text(...)`, or before that the raw document): their
+ * derived column is rebuilt, which rewrites the table (nothing else is touched; the column
+ * holds no data of its own), and a missing one is added. The new expression still names
+ * chainstore_search_text, so the same check in an earlier version leaves it alone.
  */
 const upgradeSearchColumn = (table: string, column: string) => `
 DO $$ BEGIN
-  IF EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = '${table}'
-             AND column_name = 'search' AND generation_expression NOT LIKE '%chainstore_search_text%') THEN
-    ALTER TABLE ${table} DROP COLUMN search;
+  IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = '${table}'
+                 AND column_name = 'search' AND generation_expression LIKE '%chainstore_search_text_folded(%') THEN
+    ALTER TABLE ${table} DROP COLUMN IF EXISTS search;
     ALTER TABLE ${table} ADD COLUMN ${searchColumn(column)};
   END IF;
 END $$;`;
@@ -109,6 +164,7 @@ END $$;`;
 /** The whole schema; every statement is idempotent. */
 export const SCHEMA = `
 ${SEARCH_TEXT_FUNCTION}
+${SEARCH_FOLD_FUNCTIONS}
 
 CREATE TABLE IF NOT EXISTS changes (seq BIGSERIAL PRIMARY KEY, tbl TEXT NOT NULL, op SMALLINT NOT NULL, record JSONB NOT NULL);
 -- The log's random identity (see ../sql/changefeed.ts), made with the log; createTables holds

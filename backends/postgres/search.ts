@@ -1,20 +1,29 @@
 /**
  * Full-text search on PostgreSQL: tsvector columns generated from every string of a
- * document (English stemming, GIN-indexed), ranked with ts_rank. Another language is
- * computed on the fly (a scan; documented), `'none'` uses the `simple` configuration.
+ * document (accents and combining marks folded with `unaccent`, English stemming,
+ * GIN-indexed); the search words are folded the same way. Ranked with ts_rank divided by
+ * 1 + log2 of the record's length in words (normalization 1), so that a record the words
+ * cover more of ranks higher: `coffee` above `coffee and cream`. Another language is computed
+ * on the fly (a scan; documented), `'none'` uses the `simple` configuration.
  */
 import { UnsupportedOperationError } from '../../lib/errors';
 import type { TextSearchOptions, TextSearchResult } from '../../lib/query';
 import { type ParsedSearch, parseSearch, searchResults } from '../../lib/search';
 import type { PostgresConnection } from './connection';
 
+/**
+ * ts_rank's normalization that divides by 1 + log2 of the document's length in words: plain
+ * ts_rank scores every record with one occurrence of a word alike, whatever else it says.
+ */
+const RANK_BY_LENGTH = 1;
+
 /** The tsquery for a parsed search, with its parameters; null when nothing can match. */
 export function tsQuery({ words, phrases, excluded }: ParsedSearch, firstParam: number): { sql: string; values: string[] } | null {
   const values: string[] = [];
   const term = (fn: string, text: string) => {
-    // Cut as the indexed text is (schema.ts, chainstore_search_text).
-    values.push(text.replace(/[@/\\"]/g, ' '));
-    return `${fn}(cfg.c, $${firstParam + values.length - 1})`;
+    // Folded and cut as the indexed text is (schema.ts, chainstore_search_fold).
+    values.push(text);
+    return `${fn}(cfg.c, chainstore_search_fold($${firstParam + values.length - 1}))`;
   };
   // As on MongoDB: with phrases, only the phrases decide a match; otherwise any word does.
   const positive = phrases.length ? phrases.map((p) => term('phraseto_tsquery', p)).join(' && ') : words.map((w) => term('plainto_tsquery', w)).join(' || ');
@@ -45,10 +54,10 @@ export async function textSearch(conn: PostgresConnection, search: string, optio
   if (!query) return [];
   const column = table === 'assets' ? 'data' : 'metadata';
   // The stored, indexed vector is English; any other configuration is computed per row.
-  const vector = config === 'english' ? 't.search' : `to_tsvector(cfg.c, chainstore_search_text(t.${column}))`;
+  const vector = config === 'english' ? 't.search' : `to_tsvector(cfg.c, chainstore_search_text_folded(t.${column}))`;
   const exact = caseSensitive || language === 'none';
   const sql =
-    `SELECT t.id, t.${column} AS doc, ts_rank(${vector}, q.q) AS score ` +
+    `SELECT t.id, t.${column} AS doc, ts_rank(${vector}, q.q, ${RANK_BY_LENGTH}) AS score ` +
     `FROM (SELECT $1::regconfig AS c) cfg, LATERAL (SELECT ${query.sql} AS q) q, ${table} t ` +
     `WHERE ${vector} @@ q.q ORDER BY score DESC, t.seq${exact || limit === undefined ? '' : ` LIMIT ${Number(limit)}`}`;
   let rows: { id: string; doc: unknown; score: number }[];

@@ -1,6 +1,8 @@
 /**
  * Full-text search over asset data and metadata (textSearch): what matches, the query
- * syntax of its JSDoc (alternatives, "phrases", -exclusions), ranking, limit and options.
+ * syntax of its JSDoc (alternatives, "phrases", -exclusions), ranking, limit and options;
+ * and, on the example collection of MongoDB's `$text` documentation, folding of accents and
+ * combining marks and ranking by how much of a record the words cover.
  */
 import { expect } from 'chai';
 import { type Json, type TextSearchResult, query } from '../../lib';
@@ -13,6 +15,17 @@ async function assetsTitled(ctx: ConformanceContext, ...titles: string[]): Promi
   const assets = titles.map((title) => ({ id: freshId('searchable'), data: { title } }));
   await query.storeAssets(ctx.conn, assets);
   return idsOf(assets);
+}
+
+/**
+ * The example collection of MongoDB's `$text` documentation, stored as assets
+ * (`{ subject }`); returns the id of each subject.
+ */
+async function storeSubjects(ctx: ConformanceContext): Promise<Record<string, string>> {
+  const subjects = ['coffee', 'Coffee Shopping', 'Baking a cake', 'baking', 'Café Con Leche', 'Сырники', 'coffee and cream', 'Cafe con Leche'];
+  const assets = subjects.map((subject) => ({ id: freshId('subject'), data: { subject } }));
+  await query.storeAssets(ctx.conn, assets);
+  return Object.fromEntries(subjects.map((subject, i) => [subject, assets[i].id]));
 }
 
 async function searchIds(ctx: ConformanceContext, search: string, options?: Parameters<typeof query.textSearch>[2]): Promise<string[]> {
@@ -147,6 +160,58 @@ export function describeSearch(ctx: ConformanceContext): void {
       expect(await searchIds(ctx, `coffee ${huge}`)).to.deep.equal([mug]);
     });
   });
+
+  describe('textSearch: accents and ranking on the example collection', function () {
+    beforeEach(function () {
+      requireFeature(this, ctx, 'textSearch');
+    });
+
+    it('folds accents and combining marks, in the search and in the records', async function () {
+      const id = await storeSubjects(ctx);
+      // U+0301 (combining acute) follows the ы: a mark typed into the search, not a letter.
+      expect(await searchIds(ctx, 'сы\u0301рники CAFÉS')).to.have.members([id['Сырники'], id['Café Con Leche'], id['Cafe con Leche']]);
+      expect(await searchIds(ctx, 'cafe')).to.have.members([id['Café Con Leche'], id['Cafe con Leche']]);
+      expect(await searchIds(ctx, 'café')).to.have.members([id['Café Con Leche'], id['Cafe con Leche']]);
+      const [zurich] = await assetsTitled(ctx, 'Zürich');
+      expect(await searchIds(ctx, 'zurich')).to.deep.equal([zurich]);
+    });
+
+    it('folds accents in phrases and exclusions too', async function () {
+      const id = await storeSubjects(ctx);
+      expect(await searchIds(ctx, '"cafe con leche"')).to.have.members([id['Café Con Leche'], id['Cafe con Leche']]);
+      expect(await searchIds(ctx, 'leche -café')).to.deep.equal([]);
+    });
+
+    it('ranks the record a word covers whole above records it covers in part, with a higher score', async function () {
+      const id = await storeSubjects(ctx);
+      const hits = await query.textSearch(ctx.conn, 'coffee');
+      expect(idsOf(hits)[0]).to.equal(id['coffee']);
+      expect(idsOf(hits).slice(1)).to.have.members([id['Coffee Shopping'], id['coffee and cream']]);
+      expectDescendingScores(hits);
+      expectScoresAbove(hits.slice(0, 1), hits.slice(1));
+    });
+
+    it('ranks by how many of the words a record has, then by how much of it they cover', async function () {
+      const id = await storeSubjects(ctx);
+      const hits = await query.textSearch(ctx.conn, 'bake coffee cake');
+      const ranked = idsOf(hits);
+      expect(ranked).to.have.length(5);
+      expect(ranked[0]).to.equal(id['Baking a cake']);
+      expect(ranked.slice(1, 3)).to.have.members([id['coffee'], id['baking']]);
+      expect(ranked.slice(3)).to.have.members([id['Coffee Shopping'], id['coffee and cream']]);
+      expectDescendingScores(hits);
+      expectScoresAbove(hits.slice(0, 1), hits.slice(1));
+      expectScoresAbove(hits.slice(1, 3), hits.slice(3));
+    });
+  });
+}
+
+/** Every score of `better` is strictly higher than every score of `worse` (when the backend scores). */
+function expectScoresAbove(better: readonly TextSearchResult[], worse: readonly TextSearchResult[]): void {
+  if ([...better, ...worse].some((hit) => hit.score === undefined)) return;
+  const lowest = Math.min(...better.map((hit) => hit.score!));
+  const highest = Math.max(...worse.map((hit) => hit.score!));
+  expect(lowest, `scores ${better.map((hit) => hit.score)} above ${worse.map((hit) => hit.score)}`).to.be.greaterThan(highest);
 }
 
 function expectDescendingScores(hits: readonly TextSearchResult[]): void {
