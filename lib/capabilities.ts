@@ -23,6 +23,13 @@ export interface Capabilities {
   /** Changefeeds see writes made by other processes. */
   crossProcessChangefeed: boolean;
   textSearch: boolean;
+  /**
+   * Text search understands words as a language does: it stems them (`bake` finds `Baking`),
+   * folds accents and combining marks (`cafe` finds `Café`), and ranks a record the search
+   * words cover whole above one they cover in part. False where search matches word
+   * prefixes only (RethinkDB's scan).
+   */
+  linguisticSearch: boolean;
   admin: {
     getConfig: boolean;
     reconfigure: boolean;

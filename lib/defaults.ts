@@ -21,6 +21,7 @@ export function conservativeCapabilities(conn: Connection): Capabilities {
     changefeed: false,
     crossProcessChangefeed: false,
     textSearch: true,
+    linguisticSearch: false,
     admin: { getConfig: true, reconfigure: false, setShards: false, setReplicas: false, addReplicas: false, removeReplicas: false },
     notes: ['The backend declares no capabilities: only what every backend must support is assumed.'],
   };

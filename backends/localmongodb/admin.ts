@@ -158,6 +158,7 @@ export function mongoCapabilities(conn: MongoConnection): MongoCapabilities {
     changefeed: streams,
     crossProcessChangefeed: streams,
     textSearch: true,
+    linguisticSearch: true,
     admin: { getConfig: true, reconfigure: false, setShards: false, setReplicas: false, addReplicas: replicaSet, removeReplicas: replicaSet },
     notes,
   };

@@ -48,6 +48,7 @@ export function postgresCapabilities(conn: PostgresConnection): Capabilities {
     changefeed: true,
     crossProcessChangefeed: true,
     textSearch: true,
+    linguisticSearch: true,
     admin: { getConfig: true, reconfigure: false, setShards: false, setReplicas: false, addReplicas: false, removeReplicas: false },
     notes: [
       'Writes that change the change log queue on one advisory lock, so events are numbered in commit order.',

@@ -225,6 +225,8 @@ export function rethinkCapabilities(conn: RethinkConnection): Capabilities {
     changefeed: true,
     crossProcessChangefeed: true,
     textSearch: true,
+    // A scan of word prefixes: no stemming, no folding of accents, scored by occurrences.
+    linguisticSearch: false,
     admin: { getConfig: true, reconfigure: true, setShards: true, setReplicas: true, addReplicas: false, removeReplicas: false },
     notes: [
       'No multi-document transactions: commitBlock writes step by step and recover() repairs a crash between steps; a batch with a duplicate writes nothing unless a concurrent writer stores the same key between the check and the write.',

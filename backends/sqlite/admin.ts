@@ -42,6 +42,7 @@ export function sqliteCapabilities(conn: SqliteConnection): Capabilities {
     // A private in-memory database is invisible to every other process.
     crossProcessChangefeed: conn.path !== ':memory:',
     textSearch: true,
+    linguisticSearch: true,
     admin: { getConfig: true, reconfigure: false, setShards: false, setReplicas: false, addReplicas: false, removeReplicas: false },
     notes: [
       'Several processes may share one file (WAL mode, busy timeout); writes are serialized.',

@@ -539,7 +539,7 @@ describe('rethinkdb backend without a server', function () {
     it('declares no atomic writes, cross-process changefeeds, text search, and table reshaping without membership changes', async function () {
       const conn = await connect({ backend: 'rethinkdb', port: 1, maxTries: 1 });
       const declared = capabilities(conn);
-      expect(declared).to.include({ backend: 'rethinkdb', atomicCommit: false, atomicBulkWrite: false, changefeed: true, crossProcessChangefeed: true, textSearch: true });
+      expect(declared).to.include({ backend: 'rethinkdb', atomicCommit: false, atomicBulkWrite: false, changefeed: true, crossProcessChangefeed: true, textSearch: true, linguisticSearch: false });
       expect(declared.admin).to.deep.equal({ getConfig: true, reconfigure: true, setShards: true, setReplicas: true, addReplicas: false, removeReplicas: false });
       const refusal = await admin.addReplicas(conn, ['db4.internal:28015']).catch((e: Error) => e);
       expect(refusal).to.be.an.instanceOf(UnsupportedOperationError);

@@ -48,7 +48,7 @@ export function describeBackend(ctx: ConformanceContext): void {
 
     it('declares every capability as a boolean, synchronously', function () {
       const declared = capabilities(ctx.conn);
-      for (const key of ['atomicCommit', 'atomicBulkWrite', 'changefeed', 'crossProcessChangefeed', 'textSearch'] as const) {
+      for (const key of ['atomicCommit', 'atomicBulkWrite', 'changefeed', 'crossProcessChangefeed', 'textSearch', 'linguisticSearch'] as const) {
         expect(declared[key], key).to.be.a('boolean');
       }
       for (const key of Object.keys(ADMIN_CALLS) as AdminOperation[]) expect(declared.admin[key], `admin.${key}`).to.be.a('boolean');

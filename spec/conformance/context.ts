@@ -110,7 +110,7 @@ export function useBackend(factory: ConformanceFactory): ConformanceContext {
 }
 
 /** The boolean capabilities a test may depend on. */
-export type Feature = 'atomicCommit' | 'atomicBulkWrite' | 'changefeed' | 'crossProcessChangefeed' | 'textSearch';
+export type Feature = 'atomicCommit' | 'atomicBulkWrite' | 'changefeed' | 'crossProcessChangefeed' | 'textSearch' | 'linguisticSearch';
 
 /**
  * Skips the running test (or, from a `beforeEach`, the test about to run) unless the backend

@@ -164,6 +164,7 @@ export function describeSearch(ctx: ConformanceContext): void {
   describe('textSearch: accents and ranking on the example collection', function () {
     beforeEach(function () {
       requireFeature(this, ctx, 'textSearch');
+      requireFeature(this, ctx, 'linguisticSearch');
     });
 
     it('folds accents and combining marks, in the search and in the records', async function () {
