@@ -30,6 +30,15 @@ const sqlOf = (table: SearchableTable) => {
 const SQL = { assets: sqlOf('assets'), metadata: sqlOf('metadata') };
 
 /**
+ * Indexes a document's text. A document without a string (null metadata, which every
+ * transaction without metadata has) has nothing to index and gets no index entry: deleting
+ * an absent entry is a no-op, so its removal needs no special case.
+ */
+function indexText(conn: SqliteConnection, table: SearchableTable, seq: number | bigint, text: string): void {
+  if (text !== '') conn.statement(SQL[table].index).run(seq, text);
+}
+
+/**
  * Stores a document under a new id (an existing id fails with the engine's unique
  * violation) and indexes its text. Must run inside a write transaction; the insert is
  * logged through `log`.
@@ -40,7 +49,7 @@ const SQL = { assets: sqlOf('assets'), metadata: sqlOf('metadata') };
 export function insertDocument(conn: SqliteConnection, log: InsertLog, table: SearchableTable, id: string, doc: Json | null): void {
   const { lastInsertRowid } = conn.statement(SQL[table].insert).run(id, JSON.stringify(doc));
   log.inserted(table, lastInsertRowid);
-  conn.statement(SQL[table].index).run(lastInsertRowid, searchableText(doc));
+  indexText(conn, table, lastInsertRowid, searchableText(doc));
 }
 
 /**
@@ -56,12 +65,12 @@ export function upsertDocument(conn: SqliteConnection, log: InsertLog, table: Se
   const inserted = conn.statement(SQL[table].insertNew).run(id, json);
   if (inserted.changes === 1) {
     log.inserted(table, inserted.lastInsertRowid);
-    conn.statement(SQL[table].index).run(inserted.lastInsertRowid, text);
+    indexText(conn, table, inserted.lastInsertRowid, text);
     return;
   }
   // The update's own log entry (a trigger) must follow the inserts logged before it.
   log.flush(table);
   const { seq } = conn.statement(SQL[table].update).get(json, id) as { seq: number };
   conn.statement(SQL[table].unindex).run(seq);
-  conn.statement(SQL[table].index).run(seq, text);
+  indexText(conn, table, seq, text);
 }

@@ -4,11 +4,16 @@
  * owner and spend lookups and asset id, asset data and metadata with GIN-indexed tsvectors.
  * Bulk writes are one transaction of one INSERT ... SELECT FROM unnest(...) per table (arrays
  * as parameters: set-based, no per-row round trip); the search text is computed in
- * JavaScript. Reads are named (prepared) statements on a pool. No change log.
+ * JavaScript, accents and combining marks folded as the layer folds them (there with
+ * unaccent, here by decomposing and dropping the marks). Reads are named (prepared)
+ * statements on a pool. No change log.
  */
 import pg from 'pg';
 import type { Transaction } from '../../lib';
 import { searchableText } from '../../lib/search';
+
+/** Text without accents or combining marks. */
+const folded = (text: string) => text.normalize('NFD').replace(/\p{M}/gu, '');
 
 const SCHEMA = `
   CREATE TABLE transactions (seq BIGSERIAL PRIMARY KEY, id TEXT NOT NULL UNIQUE, operation TEXT NOT NULL, asset_id TEXT NOT NULL, body JSONB NOT NULL);
@@ -64,13 +69,12 @@ export class HandWrittenPostgres {
       if ('data' in t.asset) {
         asset.id.push(t.id);
         asset.data.push(JSON.stringify(t.asset.data));
-        asset.text.push(searchableText(t.asset.data));
+        asset.text.push(folded(searchableText(t.asset.data)));
       }
-      if (t.metadata !== null) {
-        meta.id.push(t.id);
-        meta.data.push(JSON.stringify(t.metadata));
-        meta.text.push(searchableText(t.metadata));
-      }
+      // Every transaction has a metadata record (null too), as in the layer and BigchainDB.
+      meta.id.push(t.id);
+      meta.data.push(JSON.stringify(t.metadata));
+      meta.text.push(folded(searchableText(t.metadata)));
     }
     const client = await this.pool.connect();
     try {

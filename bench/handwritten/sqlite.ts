@@ -70,10 +70,10 @@ export class HandWrittenSqlite {
       const { lastInsertRowid } = this.insertAsset.run(tx.id, JSON.stringify(tx.asset.data));
       this.insertAssetText.run(lastInsertRowid, searchableText(tx.asset.data));
     }
-    if (tx.metadata !== null) {
-      const { lastInsertRowid } = this.insertMetadata.run(tx.id, JSON.stringify(tx.metadata));
-      this.insertMetadataText.run(lastInsertRowid, searchableText(tx.metadata));
-    }
+    // Every transaction has a metadata record (null too), as in the layer and BigchainDB;
+    // only one with text has an index entry.
+    const { lastInsertRowid } = this.insertMetadata.run(tx.id, JSON.stringify(tx.metadata));
+    if (tx.metadata !== null) this.insertMetadataText.run(lastInsertRowid, searchableText(tx.metadata));
   }
 
   /** Stores `txs` in one transaction. */
