@@ -459,13 +459,28 @@ export function validate(kind: RecordKind, value: unknown, what: string = kind):
 }
 
 /**
- * Refuses what JSON cannot carry (NaN, Infinity, undefined, functions, symbols, BigInt, Dates,
- * Maps and other class instances, cycles): every engine stores JSON, and a value that would
- * silently change on the way must be refused, not rewritten.
+ * The deepest a value may sit in a record: at most this many keys and indexes below it (a
+ * record's own fields are at depth 1). MongoDB stores documents nested at most 100 levels and
+ * keeps a transaction one level down (under `body`), so 99 is the deepest that every backend
+ * stores for every record type; SQLite's JSON functions stop at 1,000, PostgreSQL's jsonb
+ * takes more. One limit, checked here before any engine is touched, gives every backend the
+ * same answer.
+ *
+ * @example
+ * MAX_NESTING;   // 99: { a: { b: ... } } with 99 keys on the way to the deepest value
+ */
+export const MAX_NESTING = 99;
+
+/**
+ * Refuses what JSON cannot carry (NaN, Infinity, -0, undefined, functions, symbols, BigInt,
+ * Dates, Maps and other class instances, cycles), strings with half a surrogate pair, and
+ * values nested deeper than {@link MAX_NESTING}: every engine stores JSON, and a value that
+ * would silently change on the way, or that one engine could not store, must be refused,
+ * not rewritten.
  */
 function checkJson(value: unknown, prefix: string, what: string): void {
   if (isPlainJson(value, 0)) return;
-  const bad = firstNonJson(value, new Set());
+  const bad = firstNonJson(value);
   if (bad) {
     const path = formatPath(prefix, bad.segments.map((key) => `/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`).join(''));
     throw new ValidationError(`invalid ${what}: ${path || 'the value'} ${bad.reason}`, path);
@@ -482,13 +497,16 @@ const LONE_SURROGATE = 'holds a lone UTF-16 surrogate (half of a pair), which no
 /** Nesting past which {@link isPlainJson} leaves the answer to {@link firstNonJson} (a cycle nests forever). */
 const QUICK_DEPTH = 64;
 
+/** A number JSON writes as it is: finite, and not -0 (which JSON writes as 0). */
+const isJsonNumber = (value: number) => Number.isFinite(value) && !Object.is(value, -0);
+
 /**
  * True if `value` is JSON nested at most {@link QUICK_DEPTH} deep: the common case, answered
  * without the ancestor set and the path that {@link firstNonJson} keeps, which cost half of
  * a transaction's validation (measured: 20 ms of 40 per 20,000 transactions, 5 ms this way).
  * False means "ask firstNonJson", which finds what is wrong, or accepts a value that is
  * merely deep. `for...in` may see more keys than Object.keys (inherited ones), never fewer:
- * it can only send more values to the exact check.
+ * it can only send more values to the exact check. Its recursion is bounded by QUICK_DEPTH.
  */
 function isPlainJson(value: unknown, depth: number): boolean {
   switch (typeof value) {
@@ -497,7 +515,7 @@ function isPlainJson(value: unknown, depth: number): boolean {
     case 'boolean':
       return true;
     case 'number':
-      return Number.isFinite(value);
+      return isJsonNumber(value);
     case 'object': {
       if (value === null) return true;
       if (depth === QUICK_DEPTH) return false;
@@ -518,49 +536,77 @@ function isPlainJson(value: unknown, depth: number): boolean {
   }
 }
 
-/**
- * The first value JSON cannot carry, with the keys leading to it. Runs on every record of
- * every write, so the path is only built on the way back from a failure (measured: building
- * it for every node cost more than the JSON Schema check itself).
- */
-function firstNonJson(value: unknown, ancestors: Set<object>): { segments: string[]; reason: string } | null {
+/** What is wrong with one value itself (not with what it holds), or null. */
+function problemOf(value: unknown): string | null {
   switch (typeof value) {
     case 'string':
-      return value.isWellFormed() ? null : { segments: [], reason: LONE_SURROGATE };
+      return value.isWellFormed() ? null : LONE_SURROGATE;
     case 'boolean':
       return null;
     case 'number':
-      return Number.isFinite(value) ? null : { segments: [], reason: `is ${value}, which JSON cannot carry` };
+      if (Object.is(value, -0)) return 'is -0, which JSON writes as 0';
+      return Number.isFinite(value) ? null : `is ${value}, which JSON cannot carry`;
     case 'object': {
-      if (value === null) return null;
-      if (ancestors.has(value)) return { segments: [], reason: 'refers to itself (a cycle)' };
-      const isArray = Array.isArray(value);
+      if (value === null || Array.isArray(value)) return null;
       const proto = Object.getPrototypeOf(value);
-      if (!isArray && proto !== Object.prototype && proto !== null) {
-        return { segments: [], reason: `is a ${(value as object).constructor?.name ?? 'class instance'}, not plain JSON` };
-      }
-      ancestors.add(value);
-      if (isArray) {
-        for (let i = 0; i < value.length; i += 1) {
-          const bad = firstNonJson(value[i], ancestors);
-          if (bad) return (bad.segments.unshift(String(i)), bad);
-        }
-      } else {
-        for (const key of Object.keys(value)) {
-          const item = (value as Record<string, unknown>)[key];
-          // An undefined property is dropped by JSON, as by every driver: nothing is lost.
-          if (item === undefined) continue;
-          if (!key.isWellFormed()) return { segments: [key], reason: `is a key that ${LONE_SURROGATE}` };
-          const bad = firstNonJson(item, ancestors);
-          if (bad) return (bad.segments.unshift(key), bad);
-        }
-      }
-      ancestors.delete(value);
-      return null;
+      return proto === Object.prototype || proto === null ? null : `is a ${(value as object).constructor?.name ?? 'class instance'}, not plain JSON`;
     }
     default:
-      return { segments: [], reason: `is ${typeof value === 'undefined' ? 'undefined' : `a ${typeof value}`}, which JSON cannot carry` };
+      return `is ${typeof value === 'undefined' ? 'undefined' : `a ${typeof value}`}, which JSON cannot carry`;
   }
+}
+
+/** An object or array being walked by {@link firstNonJson}: its keys, and the next one to visit. */
+interface Frame {
+  readonly value: Record<string, unknown>;
+  readonly keys: readonly string[];
+  next: number;
+}
+
+/**
+ * The first value JSON cannot carry, or that sits deeper than {@link MAX_NESTING}, with the
+ * keys leading to it. It walks with a stack of its own, not by recursion, so no input can
+ * overflow the call stack (a value nested 10,000 levels is refused like one nested 100). It
+ * runs only when {@link isPlainJson} says no, so its bookkeeping costs the common case nothing.
+ */
+function firstNonJson(root: unknown): { segments: string[]; reason: string } | null {
+  const rootProblem = problemOf(root);
+  if (rootProblem) return { segments: [], reason: rootProblem };
+  if (root === null || typeof root !== 'object') return null;
+  const path: string[] = [];
+  const ancestors = new Set<object>([root]);
+  const frames: Frame[] = [frameOf(root)];
+  while (frames.length > 0) {
+    const frame = frames[frames.length - 1];
+    if (frame.next === frame.keys.length) {
+      frames.pop();
+      ancestors.delete(frame.value);
+      path.pop();
+      continue;
+    }
+    const key = frame.keys[frame.next++];
+    const item = frame.value[key];
+    const isArray = Array.isArray(frame.value);
+    // An undefined property is dropped by JSON, as by every driver: nothing is lost.
+    if (item === undefined && !isArray) continue;
+    if (!isArray && !key.isWellFormed()) return { segments: [...path, key], reason: `is a key that ${LONE_SURROGATE}` };
+    const problem = problemOf(item);
+    if (problem) return { segments: [...path, key], reason: problem };
+    if (item === null || typeof item !== 'object') continue;
+    if (path.length + 1 >= MAX_NESTING) {
+      return { segments: [...path, key], reason: `nests deeper than ${MAX_NESTING} levels, the most every backend stores` };
+    }
+    if (ancestors.has(item)) return { segments: [...path, key], reason: 'refers to itself (a cycle)' };
+    ancestors.add(item);
+    path.push(key);
+    frames.push(frameOf(item));
+  }
+  return null;
+}
+
+function frameOf(value: object): Frame {
+  const keys = Array.isArray(value) ? Array.from({ length: value.length }, (_, i) => String(i)) : Object.keys(value);
+  return { value: value as Record<string, unknown>, keys, next: 0 };
 }
 
 /**

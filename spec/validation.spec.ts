@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { createHash } from 'node:crypto';
 import { Connection, type Generic, MAX_BATCH, type Transaction, ValidationError, isGeneric, query } from '../lib';
 import type { GenericSignature } from '../lib/dispatch';
-import { type RecordKind, validate, validateBatch } from '../lib/model';
+import { MAX_NESTING, type RecordKind, validate, validateBatch } from '../lib/model';
 
 // ---------------------------------------------------------------------------
 // Fixtures: records in the BigchainDB v2.0 shape
@@ -332,12 +332,43 @@ describe('validation', () => {
     const withData = (data: unknown) => changed(CREATE, (t) => ((t.asset as { data: unknown }).data = data));
     const levels = (depth: number) => Array.from({ length: depth }, () => 'level').join('.');
 
-    it('accepts plain JSON nested deeper than the quick check goes', () => {
-      expect(() => validate('transaction', withData(nested(200, 'deep')))).not.to.throw();
+    it('accepts plain JSON nested deeper than the quick check goes, up to the limit', () => {
+      expect(() => validate('transaction', withData(nested(90, 'deep')))).not.to.throw();
+      // asset.data (depth 2) is the first of 97 nested objects: the deepest is at 98, its value at 99.
+      expect(MAX_NESTING).to.equal(99);
+      expect(() => validate('transaction', withData(nested(97, 'deepest')))).not.to.throw();
+    });
+
+    it('refuses a value nested deeper than 99 levels, naming the first container past the limit', () => {
+      const error = validationErrorOf(() => validate('transaction', withData(nested(98, 'too deep'))));
+      expect(error.path).to.equal(`asset.data.${levels(97)}`);
+      expect(error.message).to.include('deeper than 99 levels');
+      expect(validationErrorOf(() => validate('validatorSet', { height: 1, validators: [nested(98, 1)] })).path).to.equal(`validators[0].${levels(97)}`);
+    });
+
+    it('refuses 10,000 and 100,000 levels with a ValidationError, never a stack overflow, however warm', () => {
+      for (const depth of [10_000, 100_000, 10_000, 10_000]) {
+        let deep: unknown = 'leaf';
+        for (let i = 0; i < depth; i += 1) deep = i % 2 ? { level: deep } : [deep];
+        for (const [kind, record] of [
+          ['transaction', withData(deep)],
+          ['transaction', changed(CREATE, (t) => (t.metadata = deep))],
+          ['transaction', changed(CREATE, (t) => (t.inputs[0].fulfillment = deep))],
+          ['transaction', changed(CREATE, (t) => (t.outputs[0].condition.details = deep))],
+          ['validatorSet', { height: 1, validators: [deep] }],
+        ] as const) {
+          expect(validationErrorOf(() => validate(kind, record)).message, `${kind} at ${depth}`).to.include('deeper than 99 levels');
+        }
+      }
+    });
+
+    it('refuses -0, which JSON writes as 0 (a value that would change is refused)', () => {
+      expect(validationErrorOf(() => validate('transaction', withData({ n: -0 }))).path).to.equal('asset.data.n');
+      expect(() => validate('transaction', withData({ n: 0 }))).not.to.throw();
     });
 
     it('refuses what JSON cannot carry, shallow or deep, with its path', () => {
-      for (const depth of [1, 63, 64, 200]) {
+      for (const depth of [1, 63, 64, 90]) {
         expect(validationErrorOf(() => validate('transaction', withData(nested(depth, Number.NaN)))).path, `NaN at depth ${depth}`).to.equal(`asset.data.${levels(depth)}`);
       }
     });

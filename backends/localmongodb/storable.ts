@@ -9,7 +9,9 @@
  * - Nesting past 100 levels: MongoDB documents "no more than 100 levels of nesting for BSON
  *   documents" (objects and arrays alike; the server refuses deeper ones with Overflow, code
  *   15). The levels chainstore's own layout adds count too: a transaction is stored under
- *   `body`, one level down (records.ts).
+ *   `body`, one level down (records.ts). The generics refuse earlier, at the limit every
+ *   backend shares (lib/model.ts, MAX_NESTING), chosen so that this check never fires for
+ *   a record that reached the handler; it stays for what the layout adds.
  */
 import { ValidationError } from '../../lib/errors';
 import { BACKEND } from './errors';
@@ -19,9 +21,9 @@ import { BACKEND } from './errors';
  * a field of an object (or an item of an array) that a level-1 field holds at level 2, and so on.
  *
  * @example
- * MAX_NESTING;   // 100
+ * MONGODB_MAX_NESTING;   // 100
  */
-export const MAX_NESTING = 100;
+export const MONGODB_MAX_NESTING = 100;
 
 /**
  * Levels the stored document adds above a record's own fields: 1 for transactions (kept
@@ -50,8 +52,8 @@ export function unstorable(value: unknown, level: number, path = ''): { path: st
     if (typeof key === 'string' && key.includes('\u0000')) {
       return { path: at, reason: 'has a key holding NUL (U+0000), which MongoDB cannot store' };
     }
-    if (level > MAX_NESTING) {
-      return { path: at, reason: `is nested ${level} levels deep as stored; MongoDB stores at most ${MAX_NESTING}` };
+    if (level > MONGODB_MAX_NESTING) {
+      return { path: at, reason: `is nested ${level} levels deep as stored; MongoDB stores at most ${MONGODB_MAX_NESTING}` };
     }
     const deeper = unstorable(item, level + 1, at);
     if (deeper) return deeper;
