@@ -7,7 +7,7 @@
  */
 import { inspect } from 'node:util';
 import { type BackendDefaults, type ConnectionOptions, type ResolvedConfig, backendOfUrl, resolveConfig } from './config';
-import { ConfigurationError } from './errors';
+import { ConfigurationError, quoted } from './errors';
 
 /**
  * Base class of every backend's connection. Generics dispatch on its subclasses.
@@ -113,7 +113,7 @@ let defaultBackend: string | null = BUILTIN_DEFAULT;
  */
 export function registerBackend(name: string, factory: BackendFactory | null, defaults: BackendDefaults = {}): void {
   if (typeof name !== 'string' || !/^[a-z][a-z0-9_-]*$/i.test(name)) {
-    throw new ConfigurationError(`backend name must be a word of letters, digits, '_' or '-', got ${JSON.stringify(name)}`);
+    throw new ConfigurationError(`backend name must be a word of letters, digits, '_' or '-', got ${quoted(name)}`);
   }
   if (factory === null) {
     backends.delete(name);
@@ -163,7 +163,7 @@ export function getDefaultBackend(): string | null {
 function unknownBackend(name: string): ConfigurationError {
   const known = listBackends();
   return new ConfigurationError(
-    `unknown backend ${JSON.stringify(name)}; known backends: ${known.length ? known.join(', ') : '(none registered)'}`,
+    `unknown backend ${quoted(name)}; known backends: ${known.length ? known.join(', ') : '(none registered)'}`,
   );
 }
 

@@ -214,5 +214,45 @@ export function describeKeys(keys: readonly (string | number)[], max = 10): stri
  * throw chainIdTaken('sqlite', 'chain-X', error);
  */
 export function chainIdTaken(backend: string, chainId: string, cause?: unknown): DuplicateKeyError {
-  return new DuplicateKeyError(backend, `store abci chain: chain id ${JSON.stringify(chainId)} is stored at another height`, [chainId], { cause });
+  return new DuplicateKeyError(backend, `store abci chain: chain id ${quoted(chainId)} is stored at another height`, [chainId], { cause });
+}
+
+/**
+ * The DuplicateKeyError for a block height already stored, worded alike by every backend
+ * and by both ways a block is stored (`storeBlock`, `commitBlock`).
+ *
+ * @example
+ * throw heightExists('postgres', 'commit block', 7, error);   // '[postgres] commit block: height 7 exists'
+ */
+export function heightExists(backend: string, what: string, height: number, cause?: unknown): DuplicateKeyError {
+  return new DuplicateKeyError(backend, `${what}: height ${height} exists`, [height], { cause });
+}
+
+/**
+ * The DuplicateKeyError listing the keys a write found stored or repeated, worded alike by
+ * every backend (the message names at most ten; `.keys` has them all).
+ *
+ * @example
+ * throw duplicateKeys('sqlite', 'write transactions', [id]);   // '[sqlite] write transactions: duplicate key <id>'
+ */
+export function duplicateKeys(backend: string, what: string, keys: readonly (string | number)[], cause?: unknown): DuplicateKeyError {
+  return new DuplicateKeyError(backend, `${what}: duplicate key${keys.length === 1 ? '' : 's'} ${describeKeys(keys)}`, keys, { cause });
+}
+
+/** Characters of a caller's value that a message quotes; the rest is counted, not repeated. */
+export const QUOTED_LENGTH = 64;
+
+/**
+ * A caller's value as a message quotes it: JSON, cut to {@link QUOTED_LENGTH} characters,
+ * so that a 10 MB argument makes a short message, not a 10 MB one.
+ *
+ * @example
+ * quoted('klingon');            // '"klingon"'
+ * quoted('x'.repeat(10_000));   // '"xxxx…" (10,002 characters)'
+ */
+export function quoted(value: unknown): string {
+  const text = typeof value === 'string' ? JSON.stringify(value) : String(JSON.stringify(value) ?? value);
+  if (text.length <= QUOTED_LENGTH) return text;
+  const cut = Array.from(text.slice(0, QUOTED_LENGTH)).slice(0, -1).join('');
+  return `${cut}…" (${text.length.toLocaleString('en')} characters)`;
 }

@@ -7,16 +7,33 @@
  * exactly the state `recover()` knows how to roll back.
  */
 import { Connection } from './connection';
-import { RecoveryError } from './errors';
-import { type Block, type OutputRef, type Transaction, type Utxo, spentRefsOf, utxosOf } from './model';
+import { RecoveryError, duplicateKeys, heightExists } from './errors';
+import { type Block, type OutputRef, type Transaction, type Utxo, repeatedKeys, spentRefsOf, utxosOf } from './model';
 import * as query from './query';
 import * as schema from './schema';
 
 /**
+ * Refuses, before anything is written, a commit that cannot succeed: a transaction id that
+ * repeats or is stored, or a height that is committed. Found only at its own step, it would
+ * leave a pre-commit record listing transactions stored before, which recover() would then
+ * roll back by deleting them.
+ */
+async function refuseImpossibleCommit(conn: Connection, block: Block, txs: readonly Transaction[]): Promise<void> {
+  const ids = txs.map((tx) => tx.id);
+  const stored = ids.length ? (await query.getTransactions(conn, ids)).map((tx) => tx.id) : [];
+  const taken = [...new Set([...repeatedKeys(ids, (id) => id), ...stored])];
+  if (taken.length) throw duplicateKeys(conn.backend, 'commit block', taken);
+  if (await query.getBlock(conn, block.height)) throw heightExists(conn.backend, 'commit block', block.height);
+}
+
+/**
  * The default `commitBlock`, for every backend without real transactions: each step is
- * durable on its own, and the order makes every crash recoverable.
+ * durable on its own, and the order makes every crash recoverable. A concurrent writer that
+ * stores the same keys between the checks and the writes is still refused by the step that
+ * hits them.
  */
 async function commitBlockInSteps(conn: Connection, block: Block, txs: Transaction[]): Promise<void> {
+  await refuseImpossibleCommit(conn, block, txs);
   await query.storePreCommitState(conn, { height: block.height, transactions: block.transactions });
   await query.writeTransactions(conn, txs);
   const { spent, created } = utxoChanges(txs);

@@ -36,13 +36,41 @@ export interface ParsedSearch {
 }
 
 /**
- * Splits a search string into words, phrases and exclusions.
+ * English stop words: words too common to search by. PostgreSQL's `english` configuration
+ * (Snowball's list, these words) drops them from documents and queries, MongoDB's English
+ * text index drops a list much like it, SQLite's FTS5 keeps every word. Dropped from English
+ * searches here, a search for `the` or `or` finds nothing on every backend.
+ *
+ * @example
+ * ENGLISH_STOP_WORDS.has('the');   // true
+ */
+export const ENGLISH_STOP_WORDS: ReadonlySet<string> = new Set(
+  ('i me my myself we our ours ourselves you your yours yourself yourselves he him his himself she her hers herself ' +
+    'it its itself they them their theirs themselves what which who whom this that these those am is are was were be ' +
+    'been being have has had having do does did doing a an the and but if or because as until while of at by for with ' +
+    'about against between into through during before after above below to from up down in out on off over under ' +
+    'again further then once here there when where why how all any both each few more most other some such no nor not ' +
+    'only own same so than too very s t can will just don should now').split(' '),
+);
+
+/**
+ * Splits a search string into words, phrases and exclusions. In English (the default), stop
+ * words ({@link ENGLISH_STOP_WORDS}) are dropped from the words and exclusions, as PostgreSQL
+ * and MongoDB drop them; phrases keep theirs (the engines match a phrase's words in order).
  *
  * @example
  * parseSearch('coffee "fair trade" -decaf');
  * // { words: ['coffee'], phrases: ['fair trade'], excluded: ['decaf'] }
+ * parseSearch('the coffee or tea', 'english').words;   // ['coffee', 'tea']
  */
-export function parseSearch(search: string): ParsedSearch {
+export function parseSearch(search: string, language = 'english'): ParsedSearch {
+  const parsed = parseTerms(search);
+  if (language !== 'english') return parsed;
+  const kept = (word: string) => !ENGLISH_STOP_WORDS.has(word.toLowerCase());
+  return { words: parsed.words.filter(kept), phrases: parsed.phrases, excluded: parsed.excluded.filter((term) => term.includes(' ') || kept(term)) };
+}
+
+function parseTerms(search: string): ParsedSearch {
   const parsed: ParsedSearch = { words: [], phrases: [], excluded: [] };
   const pattern = /(-?)"([^"]*)"|(-?)([^\s"]+)/g;
   let terms = 0;

@@ -12,6 +12,7 @@ import {
   UnsupportedOperationError,
   ValidationError,
 } from '../lib';
+import { QUOTED_LENGTH, quoted } from '../lib/errors';
 
 /** One error class of DESIGN section 8: how to make one, its code, and its parent. */
 interface ErrorCase {
@@ -157,6 +158,19 @@ describe('errors', () => {
   describe('ValidationError.path', () => {
     it('keeps the path of the bad field', () => {
       expect(new ValidationError('bad amount', 'outputs[0].amount').path).to.equal('outputs[0].amount');
+    });
+  });
+
+  describe('quoted values', () => {
+    it('quotes a short value whole and cuts a long one, saying how long it was', () => {
+      expect(quoted('klingon')).to.equal('"klingon"');
+      const long = quoted('x'.repeat(10_000_000));
+      expect(long.length).to.be.below(QUOTED_LENGTH + 40);
+      expect(long).to.match(/…" \(10,000,002 characters\)$/);
+    });
+
+    it('never cuts a surrogate pair in half', () => {
+      expect(quoted('\u{1F600}'.repeat(100)).isWellFormed()).to.equal(true);
     });
   });
 });

@@ -11,7 +11,7 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Connection, type GenericSignature, type Generic, RecoveryError, query, recover, schema } from '../lib';
+import { Connection, DuplicateKeyError, type GenericSignature, type Generic, RecoveryError, query, recover, schema } from '../lib';
 import { type ResolvedConfig, resolveConfig } from '../lib/config';
 import { PostgresConnection } from '../backends/postgres';
 import { SqliteConnection } from '../backends/sqlite';
@@ -171,6 +171,23 @@ describe(`crash recovery on ${engine.name}`, () => {
       await ledger.check(conn);
     });
   }
+
+  it('refuses a step-by-step commit that cannot succeed before writing anything, so recover() deletes nothing stored', async () => {
+    const committed = ledger.committed.flatMap((entry) => entry.txs);
+    const entry = ledger.nextBlock(2, 0);
+    const preCommit = await query.getPreCommitState(conn);
+    // A stored transaction in the block: refused whole, with the same words as an atomic commit.
+    const withStored = [...entry.txs, committed[0]];
+    const stored = await expect(query.commitBlock(conn, { ...entry.block, transactions: withStored.map((tx) => tx.id) }, withStored)).to.be.rejectedWith(DuplicateKeyError);
+    expect(stored.message).to.equal(`[${conn.backend}] commit block: duplicate key ${committed[0].id}`);
+    // A committed height.
+    const height = await expect(query.commitBlock(conn, { ...entry.block, height: ledger.height }, entry.txs)).to.be.rejectedWith(DuplicateKeyError);
+    expect(height.message).to.equal(`[${conn.backend}] commit block: height ${ledger.height} exists`);
+    expect(await query.getPreCommitState(conn), 'no pre-commit record was written').to.deep.equal(preCommit);
+    expect(await query.getTransactions(conn, entry.txs.map((tx) => tx.id))).to.deep.equal([]);
+    expect((await recover(conn)).action).to.equal('none');
+    await ledger.check(conn);
+  });
 
   it('refuses a gap of more than one block and changes nothing', async () => {
     const preCommit = { height: ledger.height + 2, transactions: [] };

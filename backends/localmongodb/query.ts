@@ -7,7 +7,7 @@
  */
 import { Connection } from '../../lib/connection';
 import type { HandlerMap } from '../../lib/dispatch';
-import { DuplicateKeyError, NotImplementedError, chainIdTaken } from '../../lib/errors';
+import { DuplicateKeyError, NotImplementedError, chainIdTaken, heightExists } from '../../lib/errors';
 import { utxoChanges } from '../../lib/ledger';
 import type { Block, OutputRef, PreCommitState, Transaction, Utxo } from '../../lib/model';
 import * as query from '../../lib/query';
@@ -16,7 +16,7 @@ import { inOrderOf, sideRecordsOf } from '../../lib/model';
 import type { MongoConnection } from './connection';
 import { MAX_TRANSACTION_DOCUMENTS, TRANSACTION_LIMITS, TransactionBudget, type TransactionLimits, slices } from './budget';
 import type { AnyBulkWriteOperation, ClientSession, Db, Document } from './driver';
-import { isDuplicateKeyError, rootError } from './errors';
+import { BACKEND, isDuplicateKeyError, rootError } from './errors';
 import {
   HIGHEST_FIRST,
   assetTokensFilter,
@@ -35,7 +35,7 @@ import {
 import { PRE_COMMIT_ID, RECORD_PROJECTION, type TransactionDocument, assetDocument, blockDocument, metadataDocument, publicRecord, transactionDocument } from './records';
 import { textSearch } from './search';
 import { STORED_DEPTH, checkStorable, checkStorableBatch } from './storable';
-import { type KeyedInsert, type KeyedWriteOptions, duplicates, heightExists, keysTakenByOthers, landed, refuseRepeated, refuseTaken, writeKeyed } from './writes';
+import { type KeyedInsert, type KeyedWriteOptions, duplicates, keysTakenByOthers, landed, refuseRepeated, refuseTaken, writeKeyed } from './writes';
 
 /** What ownedOutputs reads of a transaction: its id and the keys of each output (not the whole body). */
 const OWNERS_PROJECTION = { _id: 0, 'body.id': 1, 'body.outputs.public_keys': 1 };
@@ -199,7 +199,7 @@ async function commitAtomically(conn: MongoConnection, block: Block, txs: Transa
     if (await conn.attempt(what, (db) => landed(db, blockPlan))) return;
     const taken = plan.docs.length ? await conn.attempt(what, (db) => keysTakenByOthers(db, plan)) : [];
     if (taken.length) throw duplicates(what, taken, cause);
-    if ((await conn.attempt(what, (db) => keysTakenByOthers(db, blockPlan))).length) throw heightExists(what, block.height, cause);
+    if ((await conn.attempt(what, (db) => keysTakenByOthers(db, blockPlan))).length) throw heightExists(BACKEND, what, block.height, cause);
     throw error;
   }
 }
@@ -217,7 +217,7 @@ async function commitInSteps(conn: MongoConnection, block: Block, txs: Transacti
   await refuseRepeated(conn, what, plan);
   if (plan.docs.length) await refuseTaken(conn, what, plan);
   const blockPlan: KeyedInsert = { collection: { name: 'blocks', key: 'height' }, docs: [blockDocument(block)] };
-  if ((await conn.attempt(what, (db) => keysTakenByOthers(db, blockPlan))).length) throw heightExists(what, block.height);
+  if ((await conn.attempt(what, (db) => keysTakenByOthers(db, blockPlan))).length) throw heightExists(BACKEND, what, block.height);
   const protocol = query.commitBlock.dispatch(Connection);
   if (!protocol) throw new NotImplementedError('query.commitBlock has no default handler for Connection (lib/ledger is not loaded)');
   await protocol(conn, block, txs);
@@ -324,7 +324,7 @@ export const queryHandlers: HandlerMap<typeof query, typeof MongoConnection> = {
       await writeKeyed(conn, 'store block', { collection: { name: 'blocks', key: 'height' }, docs: [blockDocument(block)] });
     } catch (error) {
       if (!(error instanceof DuplicateKeyError)) throw error;
-      throw heightExists('store block', block.height, error.cause);
+      throw heightExists(BACKEND, 'store block', block.height, error.cause);
     }
   },
 

@@ -10,7 +10,7 @@
  * stemmed words. So `'english'` is the index's own language, `'none'` (exact words) asks the
  * index in English and keeps only the exact-word matches, and other languages are refused.
  */
-import { UnsupportedOperationError } from '../../lib/errors';
+import { UnsupportedOperationError, quoted } from '../../lib/errors';
 import type { TextSearchOptions, TextSearchResult } from '../../lib/query';
 import { type SearchHit, parseSearch, searchResults } from '../../lib/search';
 import type { MongoConnection } from './connection';
@@ -59,10 +59,10 @@ export async function textSearch(conn: MongoConnection, search: string, options:
   if (!SEARCH_LANGUAGES.includes(language)) {
     throw new UnsupportedOperationError(
       BACKEND,
-      `text search language '${language}' is not supported: the text indexes stem in ${TEXT_LANGUAGE} (supported: ${SEARCH_LANGUAGES.join(', ')})`,
+      `text search language ${quoted(language)} is not supported: the text indexes stem in ${TEXT_LANGUAGE} (supported: ${SEARCH_LANGUAGES.join(', ')})`,
     );
   }
-  const parsed = parseSearch(search);
+  const parsed = parseSearch(search, language);
   const strings = textSearchStrings(parsed);
   if (strings.length === 0) return [];
   const field = table === 'assets' ? 'data' : 'metadata';

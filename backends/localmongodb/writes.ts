@@ -18,7 +18,7 @@
  * Every document carries an `_id` made before the first try, so a "duplicate" that holds one
  * of our own `_id`s is our earlier try, not someone else's record: never reported, never lost.
  */
-import { DuplicateKeyError, describeKeys } from '../../lib/errors';
+import { DuplicateKeyError, describeKeys, duplicateKeys } from '../../lib/errors';
 import { repeatedKeys } from '../../lib/model';
 import type { MongoConnection } from './connection';
 import type { ClientSession, Db, Document, ObjectId } from './driver';
@@ -73,17 +73,7 @@ const idText = (id: unknown) => String(id);
  * throw duplicates('store assets', [id]);
  */
 export function duplicates(what: string, keys: readonly (string | number)[], cause?: unknown): DuplicateKeyError {
-  return new DuplicateKeyError(BACKEND, `${what}: duplicate key${keys.length === 1 ? '' : 's'} ${describeKeys(keys)}`, keys, { cause });
-}
-
-/**
- * A DuplicateKeyError for a block height already stored.
- *
- * @example
- * throw heightExists('store block', 7);   // '[localmongodb] store block: height 7 exists'
- */
-export function heightExists(what: string, height: number, cause?: unknown): DuplicateKeyError {
-  return new DuplicateKeyError(BACKEND, `${what}: height ${height} exists`, [height], { cause });
+  return duplicateKeys(BACKEND, what, keys, cause);
 }
 
 /**

@@ -4,7 +4,7 @@
  * statement, whatever its size; never one INSERT per row.
  */
 import type { HandlerMap } from '../../lib/dispatch';
-import { DuplicateKeyError } from '../../lib/errors';
+import { heightExists } from '../../lib/errors';
 import { utxoChanges } from '../../lib/ledger';
 import type { Block, OutputRef, Transaction, Utxo } from '../../lib/model';
 import type * as query from '../../lib/query';
@@ -111,7 +111,7 @@ async function insertBlock(conn: PostgresConnection, run: Run, block: Block, wha
     await run(INSERT_BLOCK, [block.height, block.app_hash, jsonbText(block.transactions)]);
   } catch (error) {
     if ((error as { code?: string }).code !== '23505') throw error;
-    throw new DuplicateKeyError(conn.backend, `${what}: height ${block.height} exists`, [block.height], { cause: error });
+    throw heightExists(conn.backend, what, block.height, error);
   }
 }
 

@@ -6,7 +6,7 @@
  * cover more of ranks higher: `coffee` above `coffee and cream`. Another language is computed
  * on the fly (a scan; documented), `'none'` uses the `simple` configuration.
  */
-import { UnsupportedOperationError } from '../../lib/errors';
+import { UnsupportedOperationError, quoted } from '../../lib/errors';
 import type { TextSearchOptions, TextSearchResult } from '../../lib/query';
 import { type ParsedSearch, parseSearch, searchResults } from '../../lib/search';
 import type { PostgresConnection } from './connection';
@@ -46,9 +46,9 @@ export async function textSearch(conn: PostgresConnection, search: string, optio
   const { table = 'assets', limit, caseSensitive = false, language = 'english' } = options;
   // A text search configuration is a plain name; anything else is no language this server has.
   if (!/^[a-z_][a-z0-9_]*$/i.test(language)) {
-    throw new UnsupportedOperationError('postgres', `text search language ${JSON.stringify(language)} is not supported`);
+    throw new UnsupportedOperationError('postgres', `text search language ${quoted(language)} is not supported`);
   }
-  const parsed = parseSearch(search);
+  const parsed = parseSearch(search, language);
   const config = language === 'none' ? 'simple' : language;
   const query = tsQuery(parsed, 2);
   if (!query) return [];
@@ -66,7 +66,7 @@ export async function textSearch(conn: PostgresConnection, search: string, optio
   } catch (error) {
     // An unknown text search configuration is a language this server does not speak.
     if ((error as { cause?: { code?: string } }).cause?.code === '42704') {
-      throw new UnsupportedOperationError('postgres', `text search language '${language}' is not supported by this server`, { cause: error });
+      throw new UnsupportedOperationError('postgres', `text search language ${quoted(language)} is not supported by this server`, { cause: error });
     }
     throw error;
   }

@@ -22,7 +22,7 @@
  */
 import type { RDatum } from 'rethinkdb-ts';
 import type { HandlerMap } from '../../lib/dispatch';
-import { DuplicateKeyError, OperationError, chainIdTaken, describeKeys } from '../../lib/errors';
+import { DuplicateKeyError, OperationError, chainIdTaken, describeKeys, duplicateKeys, heightExists } from '../../lib/errors';
 import { type Asset, type Metadata, type Transaction, repeatedKeys } from '../../lib/model';
 import type * as query from '../../lib/query';
 import { inOrderOf } from '../../lib/model';
@@ -127,9 +127,7 @@ function uniqueById<T extends { id: string }>(records: readonly T[]): T[] {
   return records.filter((record) => !seen.has(record.id) && Boolean(seen.add(record.id)));
 }
 
-function duplicates(what: string, keys: readonly (string | number)[]): DuplicateKeyError {
-  return new DuplicateKeyError('rethinkdb', `${what}: duplicate key${keys.length === 1 ? '' : 's'} ${describeKeys(keys)}`, keys);
-}
+const duplicates = (what: string, keys: readonly (string | number)[]): DuplicateKeyError => duplicateKeys('rethinkdb', what, keys);
 
 /**
  * Rejects a batch whose keys repeat or are already stored, before anything is written,
@@ -282,7 +280,7 @@ export const queryHandlers: HandlerMap<typeof query, typeof RethinkConnection> =
     const outcome = await conn.run('store block', storeBlockTerm(conn.db, block, conn.writer), { write: true });
     if (outcome.rejected.length === 0) return;
     if (/Duplicate primary key/i.test(outcome.first_error ?? '')) {
-      throw new DuplicateKeyError('rethinkdb', `store block: height ${block.height} exists`, [block.height]);
+      throw heightExists('rethinkdb', 'store block', block.height);
     }
     throw insertFailure('store block', outcome);
   },

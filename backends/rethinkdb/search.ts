@@ -15,7 +15,7 @@
  * JavaScript reads the same way with the `u` flag, so they can be checked without a server.
  */
 import { type RDatum, type RStream, r } from 'rethinkdb-ts';
-import { UnsupportedOperationError } from '../../lib/errors';
+import { UnsupportedOperationError, quoted } from '../../lib/errors';
 import type { TextSearchOptions, TextSearchResult } from '../../lib/query';
 import { type ParsedSearch, parseSearch, escapeRegExp } from '../../lib/search';
 import { stampOrder, table } from './tables';
@@ -88,9 +88,9 @@ export function searchPlan(search: ParsedSearch, options: { caseSensitive: boole
 export function planFor(search: string, options: TextSearchOptions = {}): SearchPlan | null {
   const { caseSensitive = false, language = 'english' } = options;
   if (!(LANGUAGES as readonly string[]).includes(language)) {
-    throw new UnsupportedOperationError('rethinkdb', `text search language '${language}' is not supported (supported: ${LANGUAGES.join(', ')}; there is no stemming)`);
+    throw new UnsupportedOperationError('rethinkdb', `text search language ${quoted(language)} is not supported (supported: ${LANGUAGES.join(', ')}; there is no stemming)`);
   }
-  return searchPlan(parseSearch(search), { caseSensitive, language });
+  return searchPlan(parseSearch(search, language), { caseSensitive, language });
 }
 
 /**

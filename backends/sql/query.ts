@@ -4,7 +4,7 @@
  * search, transactions) and overrides these where it can do better.
  */
 import type { HandlerMap } from '../../lib/dispatch';
-import { DuplicateKeyError, chainIdTaken } from '../../lib/errors';
+import { DuplicateKeyError, chainIdTaken, heightExists } from '../../lib/errors';
 import { type Block, type Transaction, type Utxo, inOrderOf } from '../../lib/model';
 import type * as query from '../../lib/query';
 import { type Row, type SqlConnection, bool } from './connection';
@@ -100,7 +100,7 @@ export const sqlQueryHandlers: HandlerMap<typeof query, typeof SqlConnection> = 
       await conn.run('store block', INSERT_BLOCK, [block.height, block.app_hash, conn.toJson(block.transactions)]);
     } catch (error) {
       // The engine knows a unique key was hit; the caller wants to know which one.
-      if (error instanceof DuplicateKeyError) throw new DuplicateKeyError(conn.backend, `store block: height ${block.height} exists`, [block.height], { cause: error.cause });
+      if (error instanceof DuplicateKeyError) throw heightExists(conn.backend, 'store block', block.height, error.cause);
       throw error;
     }
   },

@@ -5,7 +5,7 @@
  * listed in the DuplicateKeyError. The lookup runs only on failure, so the common path pays
  * nothing for it.
  */
-import { DuplicateKeyError, describeKeys } from '../../lib/errors';
+import { DuplicateKeyError, duplicateKeys } from '../../lib/errors';
 import { repeatedKeys } from '../../lib/model';
 import type { SqlConnection } from './connection';
 
@@ -18,9 +18,8 @@ export async function storedKeys(conn: SqlConnection, table: KeyedTable, ids: re
   return rows.map((row) => row.id as string);
 }
 
-function duplicates(conn: SqlConnection, what: string, keys: readonly string[], cause?: unknown): DuplicateKeyError {
-  return new DuplicateKeyError(conn.backend, `${what}: duplicate key${keys.length === 1 ? '' : 's'} ${describeKeys(keys)}`, keys, { cause });
-}
+const duplicates = (conn: SqlConnection, what: string, keys: readonly string[], cause?: unknown): DuplicateKeyError =>
+  duplicateKeys(conn.backend, what, keys, cause);
 
 /**
  * Runs `write` (which stores records keyed by `ids` in `table`, all or nothing) and turns a

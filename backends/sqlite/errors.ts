@@ -1,7 +1,7 @@
 /**
  * Maps better-sqlite3 errors to chainstore's, keeping the original as `cause`.
  */
-import { BackendError, ConnectionError, DuplicateKeyError, OperationError, describeKeys } from '../../lib/errors';
+import { BackendError, ConnectionError, DuplicateKeyError, OperationError } from '../../lib/errors';
 
 const BACKEND = 'sqlite';
 
@@ -31,9 +31,4 @@ export function mapSqliteError(error: unknown, what: string, opening = false): E
   if (isUniqueViolation(error)) return new DuplicateKeyError(BACKEND, message, [], { cause: error });
   if (opening || [...CONNECTION_CODES].some((c) => code.startsWith(c))) return new ConnectionError(BACKEND, message, { cause: error });
   return new OperationError(BACKEND, message, { cause: error });
-}
-
-/** A DuplicateKeyError listing `keys`, for the handlers that know which keys collided. */
-export function duplicateKeys(what: string, keys: readonly (string | number)[], cause?: unknown): DuplicateKeyError {
-  return new DuplicateKeyError(BACKEND, `${what}: duplicate key${keys.length === 1 ? '' : 's'} ${describeKeys(keys)}`, keys, { cause });
 }

@@ -12,7 +12,8 @@ import { InsertLog } from './changelog';
 import type { SqliteConnection } from './connection';
 import { writeUnique } from '../sql/unique';
 import { type SearchableTable, insertDocument, upsertDocument } from './documents';
-import { duplicateKeys, isUniqueViolation } from './errors';
+import { heightExists } from '../../lib/errors';
+import { isUniqueViolation } from './errors';
 import { textSearch } from './search';
 
 type Row = Record<string, unknown>;
@@ -96,11 +97,11 @@ function deleteUtxos(conn: SqliteConnection, refs: readonly OutputRef[]): void {
   for (const ref of refs) remove.run(ref.transaction_id, ref.output_index);
 }
 
-function insertBlock(conn: SqliteConnection, block: Block): void {
+function insertBlock(conn: SqliteConnection, block: Block, what: string): void {
   try {
     conn.statement(INSERT_BLOCK).run(block.height, block.app_hash, JSON.stringify(block.transactions));
   } catch (error) {
-    if (isUniqueViolation(error)) throw duplicateKeys('store block', [block.height], error);
+    if (isUniqueViolation(error)) throw heightExists(conn.backend, what, block.height, error);
     throw error;
   }
 }
@@ -194,7 +195,7 @@ export const queryHandlers: HandlerMap<typeof query, typeof SqliteConnection> = 
         const { spent, created } = utxoChanges(txs);
         deleteUtxos(conn, spent);
         upsertUtxos(conn, created);
-        insertBlock(conn, block);
+        insertBlock(conn, block, 'commit block');
       }),
     );
   },

@@ -1,7 +1,7 @@
 /**
  * Full-text search on SQLite: FTS5 with the porter stemmer, ranked by bm25.
  */
-import { UnsupportedOperationError } from '../../lib/errors';
+import { UnsupportedOperationError, quoted } from '../../lib/errors';
 import type { TextSearchOptions, TextSearchResult } from '../../lib/query';
 import { type ParsedSearch, parseSearch, searchResults } from '../../lib/search';
 import type { SqliteConnection } from './connection';
@@ -38,9 +38,9 @@ export function fts5Query({ words, phrases, excluded }: ParsedSearch): string | 
 export async function textSearch(conn: SqliteConnection, search: string, options: TextSearchOptions = {}): Promise<TextSearchResult[]> {
   const { table = 'assets', limit, caseSensitive = false, language = 'english' } = options;
   if (!LANGUAGES.includes(language)) {
-    throw new UnsupportedOperationError('sqlite', `text search language '${language}' is not supported (supported: ${LANGUAGES.join(', ')})`);
+    throw new UnsupportedOperationError('sqlite', `text search language ${quoted(language)} is not supported (supported: ${LANGUAGES.join(', ')})`);
   }
-  const parsed = parseSearch(search);
+  const parsed = parseSearch(search, language);
   const match = fts5Query(parsed);
   if (match === null) return [];
   const column = table === 'assets' ? 'data' : 'metadata';

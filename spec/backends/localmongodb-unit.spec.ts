@@ -658,7 +658,8 @@ describe('localmongodb backend (no server)', function () {
       expect(textSearchStrings(parseSearch('coffee tea -decaf'))).to.deep.equal(['coffee tea -decaf']);
       expect(textSearchStrings(parseSearch('* %_\\ {"$gt": ""}'))).to.deep.equal(['"$gt"']);
       expect(textSearchStrings(parseSearch('-decaf'))).to.deep.equal([]);
-      expect(textSearchStrings(parseSearch('* AND'))).to.deep.equal(['AND']);
+      expect(textSearchStrings(parseSearch('* AND', 'none')), 'AND is a word, not an operator').to.deep.equal(['AND']);
+      expect(textSearchStrings(parseSearch('* AND')), 'and, in English, a stop word').to.deep.equal([]);
       expect(textSearchStrings(parseSearch(''))).to.deep.equal([]);
     });
 

@@ -1364,7 +1364,7 @@ describe('rethinkdb backend without a server', function () {
     });
 
     it('accepts english and none, and refuses other languages (there is no stemming)', function () {
-      expect(() => planFor('x', { language: 'french' })).to.throw(UnsupportedOperationError, /\[rethinkdb\] text search language 'french' is not supported/);
+      expect(() => planFor('x', { language: 'french' })).to.throw(UnsupportedOperationError, /\[rethinkdb\] text search language "french" is not supported/);
     });
 
     it('builds the expressions documented, and scans with them ordered by score then write order', function () {

@@ -5,8 +5,8 @@
  * combining marks and ranking by how much of a record the words cover.
  */
 import { expect } from 'chai';
-import { type Json, type TextSearchResult, query } from '../../lib';
-import { idsOf } from './assertions';
+import { type Json, type TextSearchResult, UnsupportedOperationError, query } from '../../lib';
+import { idsOf, rejection } from './assertions';
 import { type ConformanceContext, requireFeature } from './context';
 import { createTx, freshId } from './fixtures';
 
@@ -43,6 +43,15 @@ export function describeSearch(ctx: ConformanceContext): void {
       const hits = await query.textSearch(ctx.conn, 'coffee');
       expect(idsOf(hits)).to.have.members([mug, cup]);
       expect(hits.find((hit) => hit.id === mug)).to.deep.include({ id: mug, data: { title: 'blue coffee mug' } });
+    });
+
+    it('drops English stop words, as PostgreSQL and MongoDB do: alone they find nothing, beside a word they change nothing', async function () {
+      const [either, the] = await assetsTitled(ctx, 'tea or coffee', 'the teapot is on the shelf');
+      expect(await searchIds(ctx, 'or')).to.deep.equal([]);
+      expect(await searchIds(ctx, 'the')).to.deep.equal([]);
+      expect(await searchIds(ctx, 'THE Or')).to.deep.equal([]);
+      expect(await searchIds(ctx, 'the coffee')).to.deep.equal([either]);
+      expect(await searchIds(ctx, 'shelf -the')).to.deep.equal([the]);
     });
 
     it('searches every string of nested asset data', async function () {
@@ -128,6 +137,15 @@ export function describeSearch(ctx: ConformanceContext): void {
       expect(await searchIds(ctx, 'run')).to.deep.equal([running]);
       expect(await searchIds(ctx, 'run', { language: 'none' })).to.deep.equal([]);
       expect(await searchIds(ctx, 'running', { language: 'none' })).to.deep.equal([running]);
+    });
+
+    it('refuses a language it does not speak with UnsupportedOperationError, quoting at most the start of it', async function () {
+      await assetsTitled(ctx, 'coffee mug');
+      for (const language of ['klingon-tlh', 'x'.repeat(10_000_000)]) {
+        const error = await rejection(() => query.textSearch(ctx.conn, 'coffee', { language }), UnsupportedOperationError);
+        expect(error.message.length, 'a message of its own length, not the value').to.be.below(400);
+        expect(error.message).to.include(language.slice(0, 8));
+      }
     });
 
     it('treats query-syntax and injection-shaped search strings as text, never failing', async function () {
