@@ -242,7 +242,6 @@ describe('localmongodb backend (no server)', function () {
         [{ poolSize: 'ten' }, 'poolSize'],
         [{ replicaSet: '' }, 'replicaSet'],
         [{ authSource: 5 }, 'authSource'],
-        [{ url: `http://app:${encodeURIComponent(PASSWORD)}@db/ledger` }, 'not a mongodb://'],
         [{ url: `mongodb+srv://app:${encodeURIComponent(PASSWORD)}@h1,h2/ledger` }, 'multiple service names'],
         [{ url: `mongodb://app:${encodeURIComponent(PASSWORD)}@h/ledger?tls=maybe` }, 'tls'],
       ] as const) {
@@ -255,6 +254,15 @@ describe('localmongodb backend (no server)', function () {
         expect(printed(error)).not.to.include(PASSWORD);
         expect(printed(error)).not.to.include(encodeURIComponent(PASSWORD));
       }
+      // A scheme no backend owns is refused before the backend is asked, listing the known ones.
+      const foreign = await connect({ backend: 'localmongodb', url: `http://app:${encodeURIComponent(PASSWORD)}@db/ledger` }).then(
+        () => expect.fail('connect() with an http:// URL resolved'),
+        (e: unknown) => e as Error,
+      );
+      expect(foreign, String(foreign)).to.be.an.instanceOf(ConfigurationError);
+      expect(foreign.message).to.include("no backend owns the scheme 'http:'").and.to.include('mongodb://, mongodb+srv:// (localmongodb)');
+      expect(printed(foreign)).not.to.include(PASSWORD);
+      expect(printed(foreign)).not.to.include(encodeURIComponent(PASSWORD));
     });
 
     it('is what connect() makes for the backend name and for a mongodb:// or mongodb+srv:// URL', async function () {
