@@ -398,24 +398,27 @@ function redact(text: string, secrets: readonly string[]): string {
 }
 
 /**
- * `scheme://user:` and then everything up to the last `@` of the URL: the password, even
- * one with an unencoded `#`, `/` or `@` (which a URL parser would cut short).
+ * `scheme:`, up to two slashes, `user:` and then everything up to the last `@` of the URL:
+ * the password, even one with an unencoded `#`, `/` or `@` (which a URL parser would cut
+ * short), and in a URL with a slash too few (`postgres:/user:pw@host`, `postgres:user:pw@host`).
  */
-const URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^\s'"`:/@]*:)[^\s'"`]*@/gi;
+const URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/{0,2}[^\s'"`:/@]*:)[^\s'"`]*@/gi;
 
 /** Passwords the command was handed, raw and URL-decoded, so no message can repeat them. */
 function secretsIn(argv: readonly string[], env: NodeJS.ProcessEnv): string[] {
-  const urls = [env.CHAINSTORE_DATABASE_URL, ...argv.filter((arg) => arg.includes('://'))];
+  const urls = [env.CHAINSTORE_DATABASE_URL, ...argv.filter((arg) => arg.includes('@'))];
   const secrets = [env.CHAINSTORE_DATABASE_PASSWORD, ...urls.flatMap(passwordsOf)];
   return [...new Set(secrets)].filter((secret): secret is string => typeof secret === 'string' && secret !== '');
 }
 
 /**
- * What the password of `url` may be. With an unencoded `@` in it, where the password ends
- * is ambiguous, so every candidate (up to each `@`) counts.
+ * What the password of `url` may be, however the URL is spelled: with whitespace around it,
+ * after `--url=`, with one slash or none after the scheme. With an unencoded `@` in it, where
+ * the password ends is ambiguous, so every candidate (up to each `@`) counts.
  */
 function passwordsOf(url: string | undefined): string[] {
-  const userInfo = url && /^[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:(.*)@/i.exec(url)?.[1];
+  const text = url?.trim().replace(/^--url=/, '');
+  const userInfo = text && /^[a-z][a-z0-9+.-]*:\/{0,2}[^:/@\s]*:(.*)@/is.exec(text)?.[1];
   if (!userInfo) return [];
   const candidates: string[] = [];
   for (let at = userInfo.indexOf('@'); at !== -1; at = userInfo.indexOf('@', at + 1)) candidates.push(userInfo.slice(0, at));

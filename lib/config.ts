@@ -162,17 +162,44 @@ export function optionsFromEnvironment(env: NodeJS.ProcessEnv = process.env): Co
 /**
  * Masks the password of a URL (`postgres://app:***@host/db`). The user part runs to the
  * last `@`, so a password with an unencoded `@`, `/` or `#` is masked whole; where the URL is
- * ambiguous, more is masked rather than less.
+ * ambiguous, more is masked rather than less: in a URL that is not `scheme://user:password@...`
+ * (`postgres:/app:pw@h`, `postgres:app:pw@h`, a space before the scheme) everything before the
+ * last `@` but the scheme is masked, and in one without an `@` whatever follows a `:` that
+ * starts no port (`postgres://app:pw`). Whitespace around the URL is kept, so a message
+ * quoting the result shows it.
  *
  * @example
  * redactUrl('mongodb://u:pw@h/db');        // 'mongodb://u:***@h/db'
  * redactUrl('postgres://u:a#b/c@h/db');    // 'postgres://u:***@h/db'
+ * redactUrl('postgres:/u:pw@h/db');        // 'postgres:/***@h/db'
  */
 export function redactUrl(url: string): string {
-  const match = /^([a-z][a-z0-9+.-]*:\/\/)([^:@]*):(.*)@([^@]*)$/is.exec(url);
-  const masked = match ? `${match[1]}${match[2]}:***@${match[4]}` : url;
+  const [, lead, text, trail] = /^(\s*)(.*?)(\s*)$/s.exec(url) ?? ['', '', url, ''];
   // Some drivers also take the password as a query parameter.
-  return masked.replace(/([?&](?:password|pass|pwd)=)[^&#]*/gi, '$1***');
+  const masked = maskUserPart(text).replace(/([?&](?:password|pass|pwd)=)[^&#]*/gi, '$1***');
+  return `${lead}${masked}${trail}`;
+}
+
+/** Scheme and slashes, as far as a text has them (`postgres://`, `postgres:/`, `sqlite:`). */
+const SCHEME_PREFIX = /^[a-z][a-z0-9+.-]+:\/{0,2}/i;
+
+function maskUserPart(text: string): string {
+  const wellFormed = /^([a-z][a-z0-9+.-]*:\/\/)([^:@/?#\s]*):(.*)@([^@]*)$/is.exec(text);
+  if (wellFormed) return `${wellFormed[1]}${wellFormed[2]}:***@${wellFormed[4]}`;
+  // A user without a password, or no user at all: nothing to mask.
+  if (/^[a-z][a-z0-9+.-]*:\/\/[^:@/?#\s]*@[^@]*$/is.test(text)) return text;
+  const prefix = SCHEME_PREFIX.exec(text)?.[0] ?? '';
+  const at = text.lastIndexOf('@');
+  if (at !== -1) return `${prefix}***@${text.slice(at + 1)}`;
+  if (!prefix) return text; // a file path
+  const body = text.slice(prefix.length);
+  if (!prefix.endsWith('//')) return isPathScheme(prefix) ? text : `${prefix}***`;
+  // Ports are digits: a ':' followed by anything else may start a password.
+  const authority = /^[^/?#]*/.exec(body)?.[0] ?? '';
+  const hosts = /^(?:\[[^\]]*\]|[^:,[\]]*)(?::\d*)?(?:,(?:\[[^\]]*\]|[^:,[\]]*)(?::\d*)?)*$/;
+  if (hosts.test(authority)) return text;
+  const colon = authority.indexOf(':');
+  return colon === -1 ? `${prefix}***` : `${prefix}${authority.slice(0, colon)}:***`;
 }
 
 /**
@@ -183,14 +210,16 @@ export function redactUrl(url: string): string {
  */
 function optionsFromServerUrl(url: string): ConnectionOptions {
   const match = /^[a-z][a-z0-9+.-]*:\/\/(?:(.*)@)?([^@/?#]*)(\/[^?#]*)?([?#].*)?$/is.exec(url);
-  if (!match || !match[2]) throw new ConfigurationError(`malformed database URL ${JSON.stringify(redactUrl(url))}`);
+  const malformed = () =>
+    new ConfigurationError(`malformed database URL ${JSON.stringify(redactUrl(url))}; expected ${schemeOf(url) ?? 'scheme'}://[user[:password]@]host[:port][/name]`);
+  if (!match || !match[2]) throw malformed();
   const [, userInfo, hosts, path] = match;
   const options: ConnectionOptions = {};
   const [first] = hosts.split(',');
   const bracketed = /^\[([^\]]*)\](?::(\d+))?$/.exec(first);
   const plain = /^([^:]*)(?::(\d+))?$/.exec(first);
   const [, host, port] = bracketed ?? plain ?? [];
-  if (host === undefined) throw new ConfigurationError(`malformed database URL ${JSON.stringify(redactUrl(url))}`);
+  if (host === undefined) throw malformed();
   if (host) options.host = safeDecode(host);
   if (port) options.port = Number(port);
   const name = path ? safeDecode(path.slice(1)) : '';
@@ -218,12 +247,73 @@ function safeDecode(text: string): string {
 function optionsFromSqliteUrl(url: string): ConnectionOptions {
   const rest = url.replace(/^sqlite3?:/i, '');
   if (rest === ':memory:' || rest === '//:memory:') return { name: ':memory:' };
-  if (rest.startsWith('///')) return { name: decodeURIComponent(rest.slice(2)) };
+  if (rest.startsWith('///')) return { name: safeDecode(rest.slice(2)) };
   if (rest.startsWith('//')) {
     throw new ConfigurationError(`sqlite URL ${JSON.stringify(redactUrl(url))} names a host; use sqlite:relative/path.db or sqlite:///abs/path.db`);
   }
   if (!rest) throw new ConfigurationError(`sqlite URL ${JSON.stringify(redactUrl(url))} names no file`);
-  return { name: decodeURIComponent(rest) };
+  return { name: safeDecode(rest) };
+}
+
+// ---------------------------------------------------------------------------
+// URL schemes, as the registered backends declare them
+// ---------------------------------------------------------------------------
+
+/** A URL scheme as a backend declares it: its name and form, `postgres://` or `sqlite:`. */
+const SCHEME_FORM = /^([a-z][a-z0-9+.-]+):(\/\/)?$/;
+
+/** Scheme name -> the backend that owns it and the form it is written in. */
+const schemeOwners = new Map<string, { backend: string; form: string }>();
+
+/**
+ * Declares the URL schemes of `backend` (replacing what it declared before; `[]` removes
+ * them). Each is written as the URL begins: `'postgres://'` for a URL with a host,
+ * `'sqlite:'` for one that names a file. Called by `registerBackend`.
+ *
+ * @example
+ * setBackendSchemes('postgres', ['postgres://', 'postgresql://']);
+ */
+export function setBackendSchemes(backend: string, schemes: readonly string[]): void {
+  if (!Array.isArray(schemes)) throw new ConfigurationError(`backend '${backend}': URL schemes must be a list such as ['mydb://']`);
+  const declared = new Map<string, string>();
+  for (const form of schemes) {
+    const name = typeof form === 'string' ? SCHEME_FORM.exec(form)?.[1] : undefined;
+    if (name === undefined) {
+      throw new ConfigurationError(`backend '${backend}': URL scheme ${JSON.stringify(form)} must be written as a URL begins, in lower case, e.g. 'mydb://' or 'mydb:'`);
+    }
+    const owner = schemeOwners.get(name)?.backend;
+    if (owner !== undefined && owner !== backend) throw new ConfigurationError(`backend '${backend}': URL scheme '${form}' belongs to backend '${owner}'`);
+    declared.set(name, form);
+  }
+  for (const [name, owner] of schemeOwners) if (owner.backend === backend) schemeOwners.delete(name);
+  for (const [name, form] of declared) schemeOwners.set(name, { backend, form });
+}
+
+/**
+ * The URL schemes of the registered backends, by backend, for messages.
+ *
+ * @example
+ * knownSchemes();   // 'mongodb://, mongodb+srv:// (localmongodb); postgres://, postgresql:// (postgres); ...'
+ */
+export function knownSchemes(): string {
+  const byBackend = new Map<string, string[]>();
+  for (const { backend, form } of schemeOwners.values()) byBackend.set(backend, [...(byBackend.get(backend) ?? []), form]);
+  const listed = [...byBackend].sort(([a], [b]) => a.localeCompare(b)).map(([backend, forms]) => `${forms.join(', ')} (${backend})`);
+  return listed.length ? listed.join('; ') : '(none registered)';
+}
+
+/**
+ * The scheme a URL begins with, lower-cased, if any. At least two characters: `C:\\data` is
+ * a Windows path, not a URL.
+ */
+function schemeOf(url: string): string | undefined {
+  return /^([a-z][a-z0-9+.-]+):/i.exec(url)?.[1]?.toLowerCase();
+}
+
+/** True for a scheme whose URLs name a file (`sqlite:`), not a host. */
+function isPathScheme(prefix: string): boolean {
+  const owner = schemeOwners.get(schemeOf(prefix) ?? '');
+  return owner !== undefined && !owner.form.endsWith('//');
 }
 
 /**
@@ -234,22 +324,37 @@ function optionsFromSqliteUrl(url: string): ConnectionOptions {
  * backendOfUrl('mysql://h/db');                                // undefined
  */
 export function backendOfUrl(url: string): string | undefined {
-  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
-  switch (scheme) {
-    case 'sqlite':
-    case 'sqlite3':
-      return 'sqlite';
-    case 'postgres':
-    case 'postgresql':
-      return 'postgres';
-    case 'mongodb':
-    case 'mongodb+srv':
-      return 'localmongodb';
-    case 'rethinkdb':
-      return 'rethinkdb';
-    default:
-      return undefined;
+  const scheme = typeof url === 'string' ? schemeOf(url) : undefined;
+  return scheme === undefined ? undefined : schemeOwners.get(scheme)?.backend;
+}
+
+/** Leading or trailing whitespace: a space, a tab, a newline. */
+const PADDED = /^\s|\s$/;
+
+/**
+ * Refuses a URL `backend` cannot take: one with whitespace around it (never trimmed: a
+ * pasted newline would become part of the database name), one whose scheme no backend owns
+ * or another backend owns, and, for a backend with URL schemes of its own, one without a
+ * scheme. A text without a scheme is a file path for sqlite.
+ */
+function checkUrl(url: string, backend: string): void {
+  const shown = JSON.stringify(redactUrl(url));
+  if (PADDED.test(url)) {
+    throw new ConfigurationError(`database URL ${shown} begins or ends with whitespace (a space, tab or newline); URLs are taken as written, not trimmed: remove it`);
   }
+  const scheme = schemeOf(url);
+  if (scheme === undefined) {
+    const own = [...schemeOwners.values()].filter((owner) => owner.backend === backend).map((owner) => owner.form);
+    if (backend !== 'sqlite' && own.length) {
+      throw new ConfigurationError(`database URL ${shown} has no scheme; backend '${backend}' takes ${own.join(' or ')} URLs`);
+    }
+    return;
+  }
+  const owner = schemeOwners.get(scheme)?.backend;
+  if (owner === undefined) {
+    throw new ConfigurationError(`database URL ${shown}: no backend owns the scheme '${scheme}:'; known schemes: ${knownSchemes()}`);
+  }
+  if (owner !== backend) throw new ConfigurationError(`URL scheme of ${shown} is for backend '${owner}', not '${backend}'`);
 }
 
 function pick(options: ConnectionOptions, keys: readonly string[]): ConnectionOptions {
@@ -305,10 +410,7 @@ export function resolveConfig(
 
   let fromUrl: ConnectionOptions = {};
   if (url) {
-    const implied = backendOfUrl(url);
-    if (implied && implied !== backend) {
-      throw new ConfigurationError(`URL scheme of ${JSON.stringify(redactUrl(url))} is for backend '${implied}', not '${backend}'`);
-    }
+    checkUrl(url, backend);
     fromUrl = backend === 'sqlite' ? optionsFromSqliteUrl(url) : optionsFromServerUrl(url);
   }
 
@@ -334,6 +436,21 @@ export function resolveConfig(
   if (merged.name === undefined) merged.name = DEFAULT_NAME;
   if (typeof merged.name !== 'string' || merged.name === '') {
     throw new ConfigurationError(`backend '${backend}': option name must be a non-empty string`);
+  }
+  for (const key of ['host', 'name'] as const) {
+    const value = merged[key] as string | undefined;
+    if (value !== undefined && PADDED.test(value)) {
+      throw new ConfigurationError(
+        `backend '${backend}': option ${key} ${JSON.stringify(redactUrl(value))} begins or ends with whitespace (a space, tab or newline); it is taken as written, not trimmed: remove it`,
+      );
+    }
+  }
+  // A URL where a file name belongs (CHAINSTORE_DATABASE_NAME set to a server's URL) would
+  // become a tree of directories named after its parts, password included.
+  if (backend === 'sqlite' && /^[a-z][a-z0-9+.-]+:\/\//i.test(merged.name)) {
+    throw new ConfigurationError(
+      `backend 'sqlite': option name ${JSON.stringify(redactUrl(merged.name))} is a URL, not a file path; give a URL as url (CHAINSTORE_DATABASE_URL, --url)`,
+    );
   }
   const ssl = merged.ssl;
   if (ssl !== undefined && typeof ssl !== 'boolean' && (ssl === null || typeof ssl !== 'object')) {

@@ -6,7 +6,7 @@
  * folder (and its driver) is loaded only when that backend is first used.
  */
 import { inspect } from 'node:util';
-import { type BackendDefaults, type ConnectionOptions, type ResolvedConfig, backendOfUrl, resolveConfig } from './config';
+import { type BackendDefaults, type ConnectionOptions, type ResolvedConfig, backendOfUrl, resolveConfig, setBackendSchemes } from './config';
 import { ConfigurationError, quoted } from './errors';
 
 /**
@@ -105,22 +105,27 @@ let defaultBackend: string | null = BUILTIN_DEFAULT;
 
 /**
  * Registers (or replaces) a backend under `name`; `null` removes it, and resets the
- * default backend if it was the default.
+ * default backend if it was the default. `schemes` are the URL schemes it owns, written as
+ * its URLs begin (`'mydb://'` for a URL with a host, `'mydb:'` for one that names a file):
+ * `connect({ url })` picks the backend by them, and a URL whose scheme no backend owns is
+ * refused. Replacing a backend replaces its defaults and schemes too.
  *
  * @example
- * registerBackend('memory', (config) => new MemoryConnection(config));
+ * registerBackend('memory', (config) => new MemoryConnection(config), {}, ['memory://']);
  * const conn = await connect({ backend: 'memory' });
  */
-export function registerBackend(name: string, factory: BackendFactory | null, defaults: BackendDefaults = {}): void {
+export function registerBackend(name: string, factory: BackendFactory | null, defaults: BackendDefaults = {}, schemes: readonly string[] = []): void {
   if (typeof name !== 'string' || !/^[a-z][a-z0-9_-]*$/i.test(name)) {
     throw new ConfigurationError(`backend name must be a word of letters, digits, '_' or '-', got ${quoted(name)}`);
   }
   if (factory === null) {
     backends.delete(name);
+    setBackendSchemes(name, []);
     if (defaultBackend === name) defaultBackend = backends.has(BUILTIN_DEFAULT) ? BUILTIN_DEFAULT : null;
     return;
   }
   if (typeof factory !== 'function') throw new ConfigurationError(`backend '${name}': the factory must be a function`);
+  setBackendSchemes(name, schemes);
   backends.set(name, { factory, defaults: { ...defaults } });
 }
 
@@ -225,14 +230,27 @@ export function lazyBackend(
 }
 
 // The built-in backends, each loaded on first use. The map is static so bundlers see every import.
-registerBackend('sqlite', lazyBackend('sqlite', 'better-sqlite3', () => import('../backends/sqlite')), {
-  name: './.chainstore/chainstore.db',
-});
-registerBackend('postgres', lazyBackend('postgres', 'pg', () => import('../backends/postgres')), {
-  host: 'localhost',
-  port: 5432,
-  name: 'chainstore',
-  login: 'postgres',
-});
-registerBackend('localmongodb', lazyBackend('localmongodb', 'mongodb', () => import('../backends/localmongodb')), { host: 'localhost', port: 27017, name: 'chainstore' });
-registerBackend('rethinkdb', lazyBackend('rethinkdb', 'rethinkdb-ts', () => import('../backends/rethinkdb')), { host: 'localhost', port: 28015, name: 'chainstore' });
+registerBackend(
+  'sqlite',
+  lazyBackend('sqlite', 'better-sqlite3', () => import('../backends/sqlite')),
+  { name: './.chainstore/chainstore.db' },
+  ['sqlite:', 'sqlite3:'],
+);
+registerBackend(
+  'postgres',
+  lazyBackend('postgres', 'pg', () => import('../backends/postgres')),
+  { host: 'localhost', port: 5432, name: 'chainstore', login: 'postgres' },
+  ['postgres://', 'postgresql://'],
+);
+registerBackend(
+  'localmongodb',
+  lazyBackend('localmongodb', 'mongodb', () => import('../backends/localmongodb')),
+  { host: 'localhost', port: 27017, name: 'chainstore' },
+  ['mongodb://', 'mongodb+srv://'],
+);
+registerBackend(
+  'rethinkdb',
+  lazyBackend('rethinkdb', 'rethinkdb-ts', () => import('../backends/rethinkdb')),
+  { host: 'localhost', port: 28015, name: 'chainstore' },
+  ['rethinkdb://'],
+);

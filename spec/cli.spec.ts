@@ -275,6 +275,45 @@ describe('chainstore command', function () {
       expectOneErrorLine(run.stderr);
     });
 
+    it('a URL with whitespace around it, a scheme no backend owns or a slash too few exits with 2, no password, and creates nothing', async () => {
+      const env = { CHAINSTORE_DATABASE_MAX_TRIES: '1', CHAINSTORE_DATABASE_CONNECTION_TIMEOUT: '2000' };
+      const urls = [
+        ` postgres://u:${SECRET}@127.0.0.1:1/x`,
+        `postgres://u:${SECRET}@127.0.0.1:1/x\n`,
+        `\tpostgres://u:${SECRET}@127.0.0.1:1/x`,
+        `foo://u:${SECRET}@127.0.0.1:1/x`,
+        `mysql://u:${SECRET}@127.0.0.1:1/x`,
+        `http://u:${SECRET}@127.0.0.1:1/x`,
+        `postgres:/postgres:${SECRET}@127.0.0.1:1/x`,
+        `postgres:postgres:${SECRET}@127.0.0.1:1/x`,
+      ];
+      const cwd = process.cwd();
+      // A URL taken for a sqlite file path would create its directories here.
+      process.chdir(dir);
+      try {
+        for (const badUrl of urls) {
+          for (const [args, runEnv] of [
+            [['init'], { ...env, CHAINSTORE_DATABASE_URL: badUrl }],
+            [['status'], { ...env, CHAINSTORE_DATABASE_URL: badUrl }],
+            [['--url', badUrl, 'init'], env],
+            [['--backend', 'postgres', '--url', badUrl, 'init'], env],
+            [[`--url=${badUrl}`, 'status'], env],
+          ] as [string[], NodeJS.ProcessEnv][]) {
+            const what = `${JSON.stringify(badUrl)}: chainstore ${args.join(' ')}`;
+            const run = await cli(args, { env: runEnv });
+            expect(run.code, `${what}: ${run.stderr}`).to.equal(2);
+            expect(run.stdout + run.stderr, what).not.to.include(SECRET);
+            expect(run.stderr, what).to.include('URL');
+            expect(fs.readdirSync(dir), `${what}: files created`).to.deep.equal([]);
+          }
+        }
+      } finally {
+        process.chdir(cwd);
+      }
+      const unknown = await cli(['--url', 'foo://h/x', 'status'], { env });
+      expect(unknown.stderr).to.include("no backend owns the scheme 'foo:'").and.to.include('postgres://').and.to.include('sqlite:');
+    });
+
     it('bad usage exits with 2 and one line', async () => {
       for (const args of [['frobnicate'], ['status', '--nope'], ['--backend']]) {
         const run = await cli(args);
@@ -367,7 +406,7 @@ describe('chainstore command', function () {
     class EmptyServerConnection extends Connection {}
 
     before(() => {
-      registerBackend('cli-server', (config) => new EmptyServerConnection(config));
+      registerBackend('cli-server', (config) => new EmptyServerConnection(config), {}, ['memdb://']);
       schema.isInitialized.register(EmptyServerConnection, async () => false);
     });
 
@@ -403,6 +442,14 @@ describe('chainstore command', function () {
       expect(run.code).to.equal(2);
       expect(run.stdout).to.equal('');
       expectOneErrorLine(run.stderr);
+    });
+
+    it('a URL with a space before its scheme exits with 2, naming it; it is no sqlite file', () => {
+      const run = spawnCli(['status'], { CHAINSTORE_DATABASE_URL: ` postgres://user:${SECRET}@127.0.0.1:1/x` });
+      expect(run.code, run.stdout + run.stderr).to.equal(2);
+      expect(run.stdout).to.equal('');
+      expectOneErrorLine(run.stderr);
+      expect(run.stderr).to.include('whitespace').and.not.to.include(SECRET);
     });
 
     it('drop from a script without --yes refuses with exit code 2', async () => {

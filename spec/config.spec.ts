@@ -212,6 +212,114 @@ describe('configuration', () => {
       expect((error as Error).message).to.include('postgres');
     });
 
+    describe('whitespace around a URL, a name or a host is refused, not trimmed', () => {
+      const padded = [
+        ['a leading space', ` postgres://app:${SECRET}@db.internal/ledger`],
+        ['a leading tab', `\tpostgres://app:${SECRET}@db.internal/ledger`],
+        ['a trailing newline', `postgres://app:${SECRET}@db.internal/ledger\n`],
+        ['a trailing space', `postgres://app:${SECRET}@db.internal/ledger `],
+      ];
+      for (const [label, url] of padded) {
+        it(`for a URL with ${label}, with or without a backend, as an option or from the environment`, async () => {
+          const attempts: [string, () => Promise<unknown>][] = [
+            ['connect({ url })', () => connect({ url }, NO_ENV)],
+            ["connect({ backend: 'postgres', url })", () => connect({ backend: 'postgres', url }, NO_ENV)],
+            ['CHAINSTORE_DATABASE_URL', () => connect({}, { CHAINSTORE_DATABASE_URL: url })],
+            ['CHAINSTORE_DATABASE_URL with a backend', () => connect({}, { CHAINSTORE_DATABASE_URL: url, CHAINSTORE_DATABASE_BACKEND: 'postgres' })],
+          ];
+          for (const [how, attempt] of attempts) {
+            // Not a sqlite file named after the URL, not a database named "ledger\n".
+            const error = await rejectionOf(attempt());
+            expect(error, how).to.be.an.instanceOf(ConfigurationError);
+            expect((error as Error).message, how).to.include('whitespace');
+            for (const view of viewsOfError(error)) expectNoSecret(view);
+          }
+        });
+      }
+
+      it('for a name or host with whitespace at either end, from options, the environment or a URL', () => {
+        const attempts: [string, () => unknown][] = [
+          ['option name', () => resolveConfig('postgres', { name: 'ledger\n' }, NO_ENV)],
+          ['CHAINSTORE_DATABASE_NAME', () => resolveConfig('postgres', {}, { CHAINSTORE_DATABASE_NAME: ' ledger' })],
+          ['a sqlite file', () => resolveConfig('sqlite', {}, { CHAINSTORE_DATABASE_NAME: './chain.db\n' })],
+          ['an encoded newline in the URL', () => resolveConfig('postgres', { url: 'postgres://db.internal/ledger%0A' }, NO_ENV)],
+          ['option host', () => resolveConfig('postgres', { host: 'db.internal\t' }, NO_ENV)],
+        ];
+        for (const [how, attempt] of attempts) {
+          const error = errorOf(attempt);
+          expect(error, how).to.be.an.instanceOf(ConfigurationError);
+          expect((error as Error).message, how).to.include('whitespace');
+        }
+        expect(resolveConfig('postgres', { name: 'my ledger' }, NO_ENV).name, 'whitespace inside is kept').to.equal('my ledger');
+      });
+    });
+
+    describe('a URL whose scheme no backend owns is refused, listing the known schemes', () => {
+      for (const url of [`foo://app:${SECRET}@db.internal/ledger`, `mysql://app:${SECRET}@db.internal/ledger`, `http://app:${SECRET}@db.internal/ledger`]) {
+        it(`for ${url.slice(0, url.indexOf(':'))}://, with or without a backend`, async () => {
+          const attempts: [string, () => Promise<unknown>][] = [
+            ['connect({ url })', () => connect({ url }, NO_ENV)],
+            ["connect({ backend: 'postgres', url })", () => connect({ backend: 'postgres', url }, NO_ENV)],
+            ["connect({ backend: 'sqlite', url })", () => connect({ backend: 'sqlite', url }, NO_ENV)],
+            ['CHAINSTORE_DATABASE_URL', () => connect({}, { CHAINSTORE_DATABASE_URL: url })],
+            ['CHAINSTORE_DATABASE_URL with a backend', () => connect({}, { CHAINSTORE_DATABASE_URL: url, CHAINSTORE_DATABASE_BACKEND: 'localmongodb' })],
+          ];
+          for (const [how, attempt] of attempts) {
+            const error = await rejectionOf(attempt());
+            expect(error, how).to.be.an.instanceOf(ConfigurationError);
+            const { message } = error as Error;
+            expect(message, how).to.include(`no backend owns the scheme '${url.slice(0, url.indexOf(':'))}:'`);
+            for (const scheme of ['postgres://', 'postgresql://', 'mongodb://', 'mongodb+srv://', 'rethinkdb://', 'sqlite:']) {
+              expect(message, `${how} lists ${scheme}`).to.include(scheme);
+            }
+            for (const view of viewsOfError(error)) expectNoSecret(view);
+          }
+        });
+      }
+
+      it('lists the schemes a registered backend declares, and picks that backend by them', async () => {
+        registerBackend(TEST_BACKEND, memoryFactory, { name: 'ledger' }, ['specmemory://']);
+        const error = await rejectionOf(connect({ url: 'foo://h/db' }, NO_ENV));
+        expect((error as Error).message).to.include('specmemory:// (specmemory)');
+        expect((await connect({ url: 'specmemory://h/db' }, NO_ENV)).backend).to.equal(TEST_BACKEND);
+        registerBackend(TEST_BACKEND, null);
+        const gone = await rejectionOf(connect({ url: 'specmemory://h/db' }, NO_ENV));
+        expect((gone as Error).message, 'a removed backend owns no scheme').to.include("no backend owns the scheme 'specmemory:'").and.not.to.include('(specmemory)');
+      });
+
+      it('refuses a badly written scheme, or one another backend owns, at registration', () => {
+        for (const schemes of [['specmemory'], ['SpecMemory://'], ['specmemory:/'], [42], 'specmemory://']) {
+          expect(() => registerBackend(TEST_BACKEND, memoryFactory, {}, schemes as never), JSON.stringify(schemes)).to.throw(ConfigurationError);
+        }
+        expect(() => registerBackend(TEST_BACKEND, memoryFactory, {}, ['postgres://'])).to.throw(ConfigurationError, "belongs to backend 'postgres'");
+        expect(resolveConfig('postgres', { url: 'postgres://h/db' }, NO_ENV).host, 'postgres keeps its scheme').to.equal('h');
+      });
+    });
+
+    describe('a text without a scheme', () => {
+      it('is a file path for sqlite (a drive letter is no scheme)', () => {
+        for (const path of ['./data/chain.db', 'data/chain.db', '/var/lib/chain.db', 'C:\\data\\chain.db', ':memory:']) {
+          expect(resolveConfig('sqlite', { url: path }, NO_ENV).name).to.equal(path);
+        }
+        expect(resolveConfig('sqlite', { url: 'sqlite:100%.db' }, NO_ENV).name, 'a bad escape is kept as written').to.equal('100%.db');
+      });
+
+      it('is refused for a server backend, naming the schemes it takes', () => {
+        const error = errorOf(() => resolveConfig('postgres', { url: 'db.internal/ledger' }, NO_ENV));
+        expect(error).to.be.an.instanceOf(ConfigurationError);
+        expect((error as Error).message).to.include('no scheme').and.to.include('postgres:// or postgresql://');
+      });
+
+      it('is refused as a sqlite file name when it is a URL: no directories named after a URL', () => {
+        for (const name of [`postgres://app:${SECRET}@db.internal/ledger`, 'sqlite:///var/lib/chain.db']) {
+          const error = errorOf(() => resolveConfig('sqlite', {}, { CHAINSTORE_DATABASE_NAME: name }));
+          expect(error, name).to.be.an.instanceOf(ConfigurationError);
+          expect((error as Error).message, name).to.include('is a URL, not a file path');
+          for (const view of viewsOfError(error)) expectNoSecret(view);
+        }
+      });
+    });
+
     describe('a password with an unencoded @, # or / is read whole: the user part runs to the last @', () => {
       for (const password of ['Sup3r#S3cret-Pw', 'Sup3r/S3cret-Pw', 'Sup3r@S3cret-Pw']) {
         it(`for ${JSON.stringify(password)}`, () => {
@@ -228,12 +336,24 @@ describe('configuration', () => {
         // [what is wrong, password, URL]
         ['a port that is not a number', SECRET, `postgres://app:${SECRET}@db.internal:notaport/ledger`],
         ['no host at all', SECRET, `postgres://app:${SECRET}@/ledger`],
+        ['one slash after the scheme', SECRET, `postgres:/postgres:${SECRET}@db.internal/ledger`],
+        ['no slash after the scheme', SECRET, `postgres:postgres:${SECRET}@db.internal/ledger`],
+        ['a space before the scheme', SECRET, ` postgres://postgres:${SECRET}@db.internal/ledger`],
+        ['no host and no @', SECRET, `postgres://postgres:${SECRET}`],
+        ['a password with delimiters and one slash', 'Kq7x@Vw9z/Jm4p#Rt6y', 'postgres:/app:Kq7x@Vw9z/Jm4p#Rt6y@db.internal/ledger'],
+        ['a password with delimiters and no @ after it', 'Kq7x/Vw9z#Jm4p', 'postgres://app:Kq7x/Vw9z#Jm4p'],
       ];
       for (const [label, password, url] of cases) {
-        it(`for ${label}`, () => {
-          const error = errorOf(() => resolveConfig('postgres', { url }, NO_ENV));
-          expect(error).to.be.an.instanceOf(ConfigurationError);
-          for (const view of viewsOfError(error)) expectNoSecret(view, password);
+        it(`for ${label}`, async () => {
+          for (const [how, attempt] of [
+            ["resolveConfig('postgres')", async () => resolveConfig('postgres', { url }, NO_ENV)],
+            ['connect({ url })', () => connect({ url }, NO_ENV)],
+            ['CHAINSTORE_DATABASE_URL', () => connect({}, { CHAINSTORE_DATABASE_URL: url })],
+          ] as [string, () => Promise<unknown>][]) {
+            const error = await rejectionOf(attempt());
+            expect(error, how).to.be.an.instanceOf(ConfigurationError);
+            for (const view of viewsOfError(error)) expectNoSecret(view, password);
+          }
         });
       }
     });
@@ -269,6 +389,8 @@ describe('configuration', () => {
 
   describe('the password', () => {
     const url = `specmemory://app:${SECRET}@db.internal:6543/ledger`;
+    // The spec backend owns its URLs' scheme, as a backend that takes URLs declares it.
+    beforeEach(() => registerBackend(TEST_BACKEND, memoryFactory, { name: 'ledger' }, ['specmemory://']));
 
     it('stays readable by the backend', () => {
       expect(resolve({ password: SECRET }).password).to.equal(SECRET);
@@ -293,7 +415,6 @@ describe('configuration', () => {
     });
 
     it('never appears in util.inspect or JSON.stringify of a connection', async () => {
-      registerBackend(TEST_BACKEND, memoryFactory, { name: 'ledger' });
       const conn = await connect({ backend: TEST_BACKEND, url }, NO_ENV);
       expect(conn.config.password).to.equal(SECRET);
       for (const view of [inspect(conn), inspect(conn, { depth: 5 }), JSON.stringify(conn), conn.location]) expectNoSecret(view);
@@ -318,7 +439,7 @@ describe('configuration', () => {
         [
           'a factory that returns no Connection',
           () => {
-            registerBackend(TEST_BACKEND, () => ({}) as never, { name: 'ledger' });
+            registerBackend(TEST_BACKEND, () => ({}) as never, { name: 'ledger' }, ['specmemory://']);
             return connect({ backend: TEST_BACKEND, url: `specmemory://app:${SECRET}@h/db` }, NO_ENV);
           },
         ],

@@ -20,14 +20,22 @@ const RETRY_STATES = new Set([
 const code = (error: unknown) => String((error as { code?: unknown } | null)?.code ?? '');
 
 /**
+ * pg's words for a connection that failed or went away. A server that accepts and never
+ * answers is "timeout expired" from a Client of its own (createDatabase, dropDatabase and
+ * other databases than the connection's are reached on one), "Connection terminated due to
+ * connection timeout" or "timeout exceeded when trying to connect" from the pool.
+ */
+const CONNECTION_FAILURE_MESSAGES = /Connection terminated|connection timeout|timeout exceeded when trying to connect|^timeout expired$|Client has encountered a connection error/i;
+
+/**
  * True if the error means the connection failed or was lost (not that the statement was
- * refused): class 08 SQLSTATEs, shutdowns, and socket errors.
+ * refused): class 08 SQLSTATEs, shutdowns, socket errors and pg's connect timeouts.
  */
 export function isConnectionFailure(error: unknown): boolean {
   const c = code(error);
   if (SOCKET_CODES.has(c) || c.startsWith('08') || c.startsWith('57P')) return true;
   const message = error instanceof Error ? error.message : '';
-  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(message);
+  return CONNECTION_FAILURE_MESSAGES.test(message);
 }
 
 /** True if the failed work may be run again as a whole. */

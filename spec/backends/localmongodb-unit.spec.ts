@@ -90,6 +90,7 @@ import { DELETE_CHUNK, commitFitsOneTransaction, sideDocuments } from '../../bac
 import { MONGODB_MAX_NESTING, STORED_DEPTH, unstorable } from '../../backends/localmongodb/storable';
 import { duplicateCandidates, sortRefusals, transactionChunks } from '../../backends/localmongodb/writes';
 import { block, createTx, freshId, output, publicKey, spend, transferTx } from '../conformance/fixtures';
+import { silentServer } from '../support/silent-server';
 
 // The driver does not export its WriteError and BulkWriteResult classes; the real ones are
 // taken from its bulk module so the bulk errors below are built exactly as the driver builds them.
@@ -241,7 +242,6 @@ describe('localmongodb backend (no server)', function () {
         [{ poolSize: 'ten' }, 'poolSize'],
         [{ replicaSet: '' }, 'replicaSet'],
         [{ authSource: 5 }, 'authSource'],
-        [{ url: `http://app:${encodeURIComponent(PASSWORD)}@db/ledger` }, 'not a mongodb://'],
         [{ url: `mongodb+srv://app:${encodeURIComponent(PASSWORD)}@h1,h2/ledger` }, 'multiple service names'],
         [{ url: `mongodb://app:${encodeURIComponent(PASSWORD)}@h/ledger?tls=maybe` }, 'tls'],
       ] as const) {
@@ -254,6 +254,15 @@ describe('localmongodb backend (no server)', function () {
         expect(printed(error)).not.to.include(PASSWORD);
         expect(printed(error)).not.to.include(encodeURIComponent(PASSWORD));
       }
+      // A scheme no backend owns is refused before the backend is asked, listing the known ones.
+      const foreign = await connect({ backend: 'localmongodb', url: `http://app:${encodeURIComponent(PASSWORD)}@db/ledger` }).then(
+        () => expect.fail('connect() with an http:// URL resolved'),
+        (e: unknown) => e as Error,
+      );
+      expect(foreign, String(foreign)).to.be.an.instanceOf(ConfigurationError);
+      expect(foreign.message).to.include("no backend owns the scheme 'http:'").and.to.include('mongodb://, mongodb+srv:// (localmongodb)');
+      expect(printed(foreign)).not.to.include(PASSWORD);
+      expect(printed(foreign)).not.to.include(encodeURIComponent(PASSWORD));
     });
 
     it('is what connect() makes for the backend name and for a mongodb:// or mongodb+srv:// URL', async function () {
@@ -1121,6 +1130,33 @@ describe('localmongodb backend (no server)', function () {
       expect(printed(error)).not.to.include(PASSWORD);
       expect(elapsed, 'two server selections of 250 ms and one pause').to.be.within(400, 5000);
       await conn.close();
+    });
+
+    it('tries createDatabase, dropDatabase and initDatabase maxTries times, as a query, against a server that never answers', async function () {
+      this.timeout(15000);
+      for (const [name, call] of [
+        ['createDatabase', schema.createDatabase],
+        ['dropDatabase', schema.dropDatabase],
+        ['initDatabase', schema.initDatabase],
+        ['getLatestBlock', query.getLatestBlock],
+      ] as [string, (conn: MongoConnection) => Promise<unknown>][]) {
+        const server = await silentServer();
+        const conn = (await connect({ backend: 'localmongodb', host: '127.0.0.1', port: server.port, maxTries: 2, connectionTimeout: 200 })) as MongoConnection;
+        try {
+          const error = await call(conn).then(
+            () => expect.fail(`${name} resolved without a MongoDB server`),
+            (e: unknown) => e as Error,
+          );
+          expect(error, `${name}: ${String(error)}`).to.be.an.instanceOf(ConnectionError);
+          expect(error.message, name).to.include('after 2 tries');
+          expect(error.cause, name).to.be.an.instanceOf(Error);
+          // The driver opens a socket per server selection (its monitor may open more).
+          expect(server.connections, `${name}: connections the server accepted`).to.be.at.least(2);
+        } finally {
+          await conn.close();
+          await server.stop();
+        }
+      }
     });
 
     it('fails a changefeed when awaited while the server cannot be reached', async function () {

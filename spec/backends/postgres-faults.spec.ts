@@ -23,6 +23,7 @@ import {
   capabilities,
   connect,
   query,
+  schema,
 } from '../../lib';
 import { block, createTx, hexId, output, publicKey, spend, transferTx, utxosOf } from '../conformance/fixtures';
 import { POSTGRES_URL, connectPostgres, skipWithoutPostgres, truncateAll } from '../support/postgres';
@@ -326,6 +327,26 @@ describe('postgres connection faults', function () {
       // Two tries of 200 ms with a 100 ms pause: far below pg's own (unbounded) wait.
       expect(ms, 'milliseconds until the rejection').to.be.within(450, 2500);
       expect(error.backend).to.equal('postgres');
+    });
+
+    it('tries createDatabase, dropDatabase and initDatabase maxTries times too, like a query, against a server that never answers', async function () {
+      // pg's Client (the maintenance database's) says "timeout expired" where the pool says
+      // "Connection terminated due to connection timeout": both are the server not answering.
+      const calls: [string, (conn: Connection) => Promise<unknown>][] = [
+        ['createDatabase', (conn) => schema.createDatabase(conn)],
+        ['dropDatabase', (conn) => schema.dropDatabase(conn)],
+        ['initDatabase', (conn) => schema.initDatabase(conn)],
+        ['getBlock', (conn) => query.getBlock(conn, 1)],
+      ];
+      for (const [name, call] of calls) {
+        const server = await fake('silent');
+        const conn = await open({ url: server.url(), maxTries: 2, connectionTimeout: 200 });
+        const { error, ms } = await failure(ConnectionError, () => call(conn));
+        expect(server.connections, `${name}: attempts that reached the server`).to.equal(2);
+        expect(ms, `${name}: milliseconds until the rejection`).to.be.within(450, 2500);
+        expect(error.backend, name).to.equal('postgres');
+        expect(error.cause, `${name}: the driver error is kept as cause`).to.be.an.instanceOf(Error);
+      }
     });
 
     it('never shows the password, in the error or in the connection', async function () {

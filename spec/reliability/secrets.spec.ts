@@ -8,7 +8,9 @@
  * (127.0.0.1:1) and, for PostgreSQL, with the server up.
  *
  * A part of a password counts: a URL parser that cuts a password at an unencoded '@' shows
- * the rest of it as a host name.
+ * the rest of it as a host name. Malformed URLs count too (whitespace around them, a slash
+ * too few after the scheme, a scheme no backend owns): they are refused, and the refusal
+ * shows no password either.
  */
 import { expect } from 'chai';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -65,6 +67,26 @@ interface Way {
   env: NodeJS.ProcessEnv;
   /** The password reaches the config as given (not so for a URL a parser must guess at). */
   exact: boolean;
+  /** connect() must refuse it (a malformed URL). */
+  refused?: boolean;
+}
+
+/**
+ * URLs that must be refused, with the password in them: whitespace around the URL, a slash
+ * too few after the scheme (for a scheme with a host), a scheme no backend owns.
+ */
+function malformedUrls(scheme: string, password: string): [string, string][] {
+  const where = `${DOWN.host}:${DOWN.port}/ledger`;
+  const urls: [string, string][] = [
+    ['a space before the URL', ` ${scheme}://app:${password}@${where}`],
+    ['a newline after the URL', `${scheme}://app:${password}@${where}\n`],
+    ['a scheme no backend owns', `foo://app:${password}@${where}`],
+  ];
+  // A sqlite: URL names a file, so a slash too few is still one (it holds no password).
+  if (scheme !== 'sqlite') {
+    urls.push(['one slash after the scheme', `${scheme}:/app:${password}@${where}`], ['no slash after the scheme', `${scheme}:app:${password}@${where}`]);
+  }
+  return urls;
 }
 
 function waysFor(backend: string, password: string, file: string): Way[] {
@@ -93,6 +115,13 @@ function waysFor(backend: string, password: string, file: string): Way[] {
       { title: 'URL option (password not encoded)', options: { backend, url: raw, ...QUICK }, env: {}, exact: false },
       { title: 'CHAINSTORE_DATABASE_URL (password not encoded)', options: { backend }, env: { CHAINSTORE_DATABASE_URL: raw, ...QUICK_ENV }, exact: false },
     );
+    for (const [what, url] of malformedUrls(scheme, password)) {
+      ways.push(
+        { title: `URL option with ${what}`, options: { backend, url, ...QUICK }, env: {}, exact: false, refused: true },
+        { title: `URL option with ${what}, no backend given`, options: { url, ...QUICK }, env: {}, exact: false, refused: true },
+        { title: `CHAINSTORE_DATABASE_URL with ${what}`, options: {}, env: { CHAINSTORE_DATABASE_URL: url, ...QUICK_ENV }, exact: false, refused: true },
+      );
+    }
   }
   return ways;
 }
@@ -198,6 +227,13 @@ function cliWaysFor(backend: string, password: string, file: string): CliWay[] {
       { title: 'CHAINSTORE_DATABASE_URL (password encoded)', args: ['--backend', backend], env: { CHAINSTORE_DATABASE_URL: encoded, ...QUICK_ENV } },
       { title: 'CHAINSTORE_DATABASE_URL (password not encoded)', args: ['--backend', backend], env: { CHAINSTORE_DATABASE_URL: raw, ...QUICK_ENV } },
     );
+    for (const [what, url] of malformedUrls(scheme, password)) {
+      ways.push(
+        { title: `--url with ${what}`, args: ['--backend', backend, '--url', url], env: QUICK_ENV },
+        { title: `--url with ${what}, no backend given`, args: ['--url', url], env: QUICK_ENV },
+        { title: `CHAINSTORE_DATABASE_URL with ${what}`, args: [], env: { CHAINSTORE_DATABASE_URL: url, ...QUICK_ENV } },
+      );
+    }
   }
   return ways;
 }
@@ -248,7 +284,7 @@ describe('reliability: the password never shows', function () {
             });
             if (!made.ok) {
               if (!(made.error instanceof ChainstoreError)) missed.push(`${context}: connect() failed with a raw ${(made.error as Error)?.name}, not a ChainstoreError`);
-            }
+            } else if (way.refused) missed.push(`${context}: connect() took a malformed URL`);
           }
           log.expectNone();
           expect(missed, 'every way delivers the password, and every refusal is a ChainstoreError').to.deep.equal([]);
