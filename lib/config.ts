@@ -7,7 +7,7 @@
  * config never show either.
  */
 import { inspect } from 'node:util';
-import { ConfigurationError } from './errors';
+import { ConfigurationError, quoted } from './errors';
 
 /**
  * TLS settings for server backends.
@@ -127,7 +127,7 @@ export const ENVIRONMENT: Readonly<Record<string, keyof ConnectionOptions>> = Ob
 function parseInteger(option: string, raw: string | number, min: number, max: number): number {
   const value = typeof raw === 'number' ? raw : /^\s*-?\d+\s*$/.test(raw) ? Number(raw) : NaN;
   if (!Number.isSafeInteger(value) || value < min || value > max) {
-    throw new ConfigurationError(`option ${option} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+    throw new ConfigurationError(`option ${option} must be an integer from ${min} to ${max}, got ${quoted(raw)}`);
   }
   return value;
 }
@@ -136,7 +136,7 @@ function parseBoolean(option: string, raw: string): boolean {
   const text = raw.trim().toLowerCase();
   if (['1', 'true', 'yes', 'on', 'require'].includes(text)) return true;
   if (['0', 'false', 'no', 'off', 'disable', ''].includes(text)) return false;
-  throw new ConfigurationError(`option ${option} must be true or false, got ${JSON.stringify(raw)}`);
+  throw new ConfigurationError(`option ${option} must be true or false, got ${quoted(raw)}`);
 }
 
 /**

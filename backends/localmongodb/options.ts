@@ -5,7 +5,7 @@
  */
 import type { ResolvedConfig, TlsOptions } from '../../lib/config';
 import { redactUrl } from '../../lib/config';
-import { ConfigurationError } from '../../lib/errors';
+import { ConfigurationError, quoted } from '../../lib/errors';
 import type { MongoClientOptions } from './driver';
 
 /**
@@ -87,7 +87,7 @@ export interface ClientSettings {
 const BACKEND = 'localmongodb';
 
 function invalid(option: string, value: unknown, expected: string): ConfigurationError {
-  return new ConfigurationError(`[${BACKEND}] option ${option} must be ${expected}, got ${JSON.stringify(value)}`);
+  return new ConfigurationError(`[${BACKEND}] option ${option} must be ${expected}, got ${quoted(value)}`);
 }
 
 /**

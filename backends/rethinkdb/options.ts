@@ -8,7 +8,7 @@
 import { inspect } from 'node:util';
 import type { RConnectionOptions } from 'rethinkdb-ts';
 import type { ResolvedConfig, TlsOptions } from '../../lib/config';
-import { ConfigurationError } from '../../lib/errors';
+import { ConfigurationError, quoted } from '../../lib/errors';
 
 /**
  * Options of the rethinkdb backend, with their defaults (besides those of every backend:
@@ -85,7 +85,7 @@ const naturalNumber = (v: unknown) => Number.isSafeInteger(v) && (v as number) >
 function option(config: ResolvedConfig, key: keyof RethinkOptions, check: (v: unknown) => boolean, fallback?: number): number | undefined {
   const value = config[key] ?? fallback;
   if (value === undefined) return undefined;
-  if (!check(value)) throw new ConfigurationError(`[rethinkdb] option ${key} is invalid: ${JSON.stringify(value)}`);
+  if (!check(value)) throw new ConfigurationError(`[rethinkdb] option ${key} is invalid: ${quoted(value)}`);
   return value as number;
 }
 

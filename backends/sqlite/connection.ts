@@ -11,7 +11,7 @@ import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { SqlConnection, type TransactionLink } from '../sql/connection';
 import type { ResolvedConfig } from '../../lib/config';
-import { ConfigurationError } from '../../lib/errors';
+import { ConfigurationError, quoted } from '../../lib/errors';
 import { mapSqliteError } from './errors';
 import { wakeFeeds } from './wakeup';
 
@@ -49,7 +49,7 @@ const DEFAULTS = { busyTimeout: 60_000, synchronous: 'FULL', pollInterval: 50, c
 
 function option<K extends keyof typeof DEFAULTS>(config: ResolvedConfig, key: K, check: (v: unknown) => boolean): (typeof DEFAULTS)[K] {
   const value = config[key] ?? DEFAULTS[key];
-  if (!check(value)) throw new ConfigurationError(`[sqlite] option ${key} is invalid: ${JSON.stringify(value)}`);
+  if (!check(value)) throw new ConfigurationError(`[sqlite] option ${key} is invalid: ${quoted(value)}`);
   return value as (typeof DEFAULTS)[K];
 }
 
