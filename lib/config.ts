@@ -211,7 +211,7 @@ function maskUserPart(text: string): string {
 function optionsFromServerUrl(url: string): ConnectionOptions {
   const match = /^[a-z][a-z0-9+.-]*:\/\/(?:(.*)@)?([^@/?#]*)(\/[^?#]*)?([?#].*)?$/is.exec(url);
   const malformed = () =>
-    new ConfigurationError(`malformed database URL ${JSON.stringify(redactUrl(url))}; expected ${schemeOf(url) ?? 'scheme'}://[user[:password]@]host[:port][/name]`);
+    new ConfigurationError(`malformed database URL ${JSON.stringify(redactUrl(url))}; expected ${schemeOf(url) ?? 'scheme'}://[user@]host[:port][/name], a password after the user and a ':'`);
   if (!match || !match[2]) throw malformed();
   const [, userInfo, hosts, path] = match;
   const options: ConnectionOptions = {};
