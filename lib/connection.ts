@@ -68,6 +68,21 @@ export class Connection {
     return () => void this.#owned.delete(resource);
   }
 
+  /**
+   * Runs `work` (recover()) once no other process can still change the database, and keeps
+   * them out until it is done, as far as the engine allows. Here: at once, for engines
+   * whose writers die with their process (SQLite: a killed process leaves no write behind,
+   * and the file lock serialises the living). PostgreSQL takes its writer lease exclusively
+   * (backends/postgres/connection.ts). `work` must be idempotent: a backend may run it again
+   * after a lost connection.
+   *
+   * @example
+   * await conn.exclusively(() => repair(conn));
+   */
+  exclusively<T>(work: () => Promise<T>): Promise<T> {
+    return work();
+  }
+
   /** Frees the engine resources (pool, file handle, feeds). Called once by `close()`. */
   protected async release(): Promise<void> {}
 

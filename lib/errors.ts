@@ -7,7 +7,8 @@
  * │   ├── ConnectionError
  * │   └── OperationError
  * │       ├── DuplicateKeyError    (.keys)
- * │       └── UnsupportedOperationError
+ * │       ├── UnsupportedOperationError
+ * │       └── LeaseError           (.holders)
  * ├── ConfigurationError
  * ├── ValidationError              (.path)
  * ├── RegistrationError
@@ -133,6 +134,39 @@ export class DuplicateKeyError extends OperationError {
  */
 export class UnsupportedOperationError extends OperationError {
   override readonly code: string = 'CHAINSTORE_UNSUPPORTED';
+}
+
+/** A server session that held the writer lease when a {@link LeaseError} was made. */
+export interface LeaseHolder {
+  /** The server process of the session (what `pg_terminate_backend` takes). */
+  pid: number;
+  /** `application_name`, client address and port, start and state of the session, as the server shows them. */
+  application: string | null;
+  client: string | null;
+  since: string | null;
+  state: string | null;
+  /** `ExclusiveLock` (a recovery) or `ShareLock` (a process using the database). */
+  mode: string;
+}
+
+/**
+ * The writer lease could not be had within `leaseTimeout` (PostgreSQL): `recover()` found
+ * sessions of another process still using the database, or a write found another process
+ * recovering it. `holders` lists the sessions that held it; the message names them too.
+ *
+ * @example
+ * try { await recover(conn) } catch (e) {
+ *   if (e instanceof LeaseError) console.error('still in use by', e.holders.map((h) => h.client))
+ * }
+ */
+export class LeaseError extends OperationError {
+  override readonly code: string = 'CHAINSTORE_LEASE';
+  readonly holders: readonly LeaseHolder[];
+
+  constructor(backend: string, message: string, holders: readonly LeaseHolder[] = [], options: ChainstoreErrorOptions = {}) {
+    super(backend, message, options);
+    this.holders = Object.freeze([...holders]);
+  }
 }
 
 /**

@@ -35,6 +35,7 @@ export {
   OperationError,
   DuplicateKeyError,
   UnsupportedOperationError,
+  LeaseError,
   ConfigurationError,
   ValidationError,
   RegistrationError,
@@ -43,6 +44,7 @@ export {
 } from './errors';
 export { recover, utxoChanges } from './ledger';
 export type { RecoveryReport } from './ledger';
+export type { LeaseHolder } from './errors';
 export { assetIdOf, ownersOf, utxosOf, spentRefsOf, MAX_BATCH } from './model';
 export type {
   Json, Operation, Transaction, TransactionInput, TransactionOutput, OutputRef, Block, Utxo,

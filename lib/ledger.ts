@@ -97,6 +97,10 @@ export interface RecoveryReport {
  *
  * Idempotent; a crash during recovery is repaired by running it again.
  *
+ * It runs through `conn.exclusively()`: on PostgreSQL it first waits, up to `leaseTimeout`,
+ * until every session of a crashed process has ended (so that no statement such a process
+ * sent before dying can land after the repair), and keeps other writers out while it works.
+ *
  * @example
  * const conn = await connect();
  * const report = await recover(conn);
@@ -104,6 +108,11 @@ export interface RecoveryReport {
  */
 export async function recover(conn: Connection): Promise<RecoveryReport> {
   if (!(await schema.isInitialized(conn))) return { action: 'none', height: -1, transactions: [] };
+  return conn.exclusively(() => repair(conn));
+}
+
+/** The work of {@link recover}, with the database to itself. */
+async function repair(conn: Connection): Promise<RecoveryReport> {
   const [preCommit, latest] = await Promise.all([query.getPreCommitState(conn), query.getLatestBlock(conn)]);
   const latestHeight = latest ? latest.height : -1;
   if (!preCommit || preCommit.height === latestHeight) {

@@ -5,4 +5,4 @@
 import pg from 'pg';
 
 export { pg };
-export type { Pool, PoolClient, PoolConfig, QueryResult, QueryResultRow, Client, Notification } from 'pg';
+export type { Pool, PoolClient, PoolConfig, QueryConfig, QueryResult, QueryResultRow, Client, Notification } from 'pg';

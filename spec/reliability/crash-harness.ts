@@ -41,6 +41,8 @@ import { POSTGRES_URL } from '../support/postgres';
 export type EngineName = 'sqlite' | 'postgres';
 /** `atomic`: the engine's transactional commitBlock; `steps`: the step-by-step protocol + recover(). */
 export type CommitVariant = 'atomic' | 'steps';
+/** Whether a killed writer is followed at once by the next process, or after its sessions ended. */
+export type RestartMode = 'at-once' | 'settled';
 
 export interface CrashRunOptions {
   /** Kills to make at least. */
@@ -52,8 +54,13 @@ export interface CrashRunOptions {
   maxKills?: number;
   /** Seed of the chain and of the kill moments (timing still varies). Default: random. */
   seed?: number;
-  /** Wait for the killed writer's server sessions to end before recovering (default true). */
-  settleSessions?: boolean;
+  /**
+   * `at-once` (the default): the recovery and the next writer start the moment the killed
+   * writer is gone, waiting for nothing, as a supervisor restarts a node; recover() itself
+   * must make that safe (the writer lease on PostgreSQL). `settled`: first wait until the
+   * killed writer's server sessions have ended (PostgreSQL; the same as at-once on SQLite).
+   */
+  restart?: RestartMode;
   /** One line per kill, for a verbose run. */
   log?: (line: string) => void;
 }
@@ -61,6 +68,7 @@ export interface CrashRunOptions {
 export interface CrashRunResult {
   engine: EngineName;
   variant: CommitVariant;
+  restart: RestartMode;
   seed: number;
   kills: number;
   /** Where the writer was when it died (by the last line it printed). */
@@ -173,11 +181,11 @@ interface Target {
 }
 
 /** Database names for PostgreSQL runs: never `test`, which other specs drop and recreate. */
-export function crashDatabaseName(variant: CommitVariant): string {
-  return `chainstore_crash_${variant}_${process.pid}`;
+export function crashDatabaseName(variant: CommitVariant, restart: RestartMode = 'at-once'): string {
+  return `chainstore_crash_${variant}${restart === 'settled' ? '_settled' : ''}_${process.pid}`;
 }
 
-async function makeTarget(engine: EngineName, variant: CommitVariant, settleSessions: boolean): Promise<Target> {
+async function makeTarget(engine: EngineName, variant: CommitVariant, restart: RestartMode): Promise<Target> {
   if (engine === 'sqlite') {
     const dir = mkdtempSync(join(tmpdir(), `chainstore-crash-${variant}-`));
     const file = join(dir, 'ledger.db');
@@ -195,7 +203,7 @@ async function makeTarget(engine: EngineName, variant: CommitVariant, settleSess
     };
   }
 
-  const name = crashDatabaseName(variant);
+  const name = crashDatabaseName(variant, restart);
   const url = new URL(POSTGRES_URL);
   url.pathname = `/${name}`;
   const location = url.toString();
@@ -212,11 +220,11 @@ async function makeTarget(engine: EngineName, variant: CommitVariant, settleSess
   return {
     location,
     connect: open,
-    // A statement sent just before the kill keeps running on the server, and commits, until
-    // the server notices the closed socket and ends the session. Recovering before that would
-    // race with it: wait until no session is left on the database.
+    // `settled` only: wait until no session is left on the database. A statement sent just
+    // before the kill keeps running on the server, and may commit, until the server notices
+    // the closed socket; `at-once` leaves it to recover() to wait for that.
     async settle() {
-      if (!settleSessions) return;
+      if (restart !== 'settled') return;
       const started = Date.now();
       for (;;) {
         const { rows } = await monitor.query<{ n: number }>(
@@ -260,10 +268,11 @@ export async function runCrashLoop(engine: EngineName, variant: CommitVariant, o
   const below = (n: number) => Math.floor(random() * n);
   const log = options.log ?? (() => undefined);
   const program = await writerProgram();
-  const target = await makeTarget(engine, variant, options.settleSessions ?? true);
+  const restart = options.restart ?? 'at-once';
+  const target = await makeTarget(engine, variant, restart);
 
   const result: CrashRunResult = {
-    engine, variant, seed, kills: 0,
+    engine, variant, restart, seed, kills: 0,
     killedIn: { startup: 0, recovery: 0, 'between-blocks': 0, commit: 0 },
     killedInStep: {},
     blocks: 0, transactions: 0, rollbacks: 0, writerRollbacks: 0,
@@ -298,7 +307,7 @@ export async function runCrashLoop(engine: EngineName, variant: CommitVariant, o
       deferred = await afterKill(lap, writer, problems, variant === 'steps' && random() < 0.3);
       if (deferred) result.deferred++;
       result.inconsistencies.push(...problems.map((problem) => `${where}: ${problem}`));
-      log(`${engine}/${variant} ${where}: latest block ${chain.height}${deferred ? ', recovery left to the next writer' : ''}${problems.length ? `, ${problems.length} problem(s)` : ''}`);
+      log(`${engine}/${variant}/${restart} ${where}: latest block ${chain.height}${deferred ? ', recovery left to the next writer' : ''}${problems.length ? `, ${problems.length} problem(s)` : ''}`);
     }
     if (deferred) {
       // The last kill's recovery was left to a writer that will not come: recover and check now.
@@ -601,7 +610,7 @@ export function summaryLine(r: CrashRunResult): string {
   const inFlight =
     r.variant === 'atomic' ? `, in-flight blocks ${r.inFlight.landed} landed/${r.inFlight.vanished} vanished` : steps ? `, killed in steps: ${steps}` : '';
   return (
-    `${r.engine}/${r.variant}: ${r.kills} kills (${where}), ${r.blocks} blocks, ${r.transactions} transactions, ${rollbacks}${inFlight}, ` +
+    `${r.engine}/${r.variant}${r.engine === 'sqlite' ? '' : ` (restart ${r.restart})`}: ${r.kills} kills (${where}), ${r.blocks} blocks, ${r.transactions} transactions, ${rollbacks}${inFlight}, ` +
     `${r.inconsistencies.length} inconsistencies, ${seconds(r.durationMs)} (writers ${seconds(r.timeMs.writers)}, ` +
     `recovery and checks ${seconds(r.timeMs.checking + r.timeMs.settling)}), seed ${r.seed}`
   );
@@ -615,6 +624,6 @@ function seconds(ms: number): string {
 export function finalLine(results: readonly CrashRunResult[]): string {
   const kills = results.reduce((n, r) => n + r.kills, 0);
   const bad = results.reduce((n, r) => n + r.inconsistencies.length, 0);
-  const each = results.map((r) => `${r.engine}-${r.variant} ${r.kills}/${r.inconsistencies.length}`).join(', ');
+  const each = results.map((r) => `${r.engine}-${r.variant}${r.engine === 'sqlite' ? '' : `-${r.restart}`} ${r.kills}/${r.inconsistencies.length}`).join(', ');
   return `reliability: ${kills} kills, ${bad} inconsistencies (${each})`;
 }

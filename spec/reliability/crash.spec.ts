@@ -4,17 +4,23 @@
  * step-by-step protocol that recover() repairs. After every kill the ledger invariants are
  * checked (see crash-harness.ts).
  *
+ * Every kill is followed at once by the next process: its recover() and the next writer
+ * start the moment the killed writer is gone, waiting for nothing (on PostgreSQL, the writer
+ * lease makes recover() wait for the dead writer's sessions). CHAINSTORE_RELIABILITY_SETTLE=1
+ * waits instead until the server has ended the dead writer's sessions (the older, weaker run).
+ *
  * `npm test` makes 10 kills per engine and variant (CHAINSTORE_RELIABILITY_KILLS changes
  * it; `npm run test:reliability` makes 200). CHAINSTORE_RELIABILITY_SEED replays a run's
  * chain and kill plan; CHAINSTORE_RELIABILITY_VERBOSE prints one line per kill.
  */
 import { expect } from 'chai';
-import { type CommitVariant, type CrashRunResult, type EngineName, finalLine, runCrashLoop, summaryLine, writerProgram } from './crash-harness';
+import { type CommitVariant, type CrashRunResult, type EngineName, type RestartMode, finalLine, runCrashLoop, summaryLine, writerProgram } from './crash-harness';
 import { skipWithoutPostgres } from '../support/postgres';
 
 const KILLS = Number(process.env.CHAINSTORE_RELIABILITY_KILLS || 10);
 const SEED = process.env.CHAINSTORE_RELIABILITY_SEED ? Number(process.env.CHAINSTORE_RELIABILITY_SEED) : undefined;
 const VERBOSE = Boolean(process.env.CHAINSTORE_RELIABILITY_VERBOSE);
+const RESTART: RestartMode = process.env.CHAINSTORE_RELIABILITY_SETTLE ? 'settled' : 'at-once';
 
 const ENGINES: { engine: EngineName; skip?: (this: Mocha.Context) => Promise<void> }[] = [
   { engine: 'sqlite' },
@@ -43,9 +49,11 @@ describe('crashes: writers killed at random moments', function () {
       if (skip) before(skip);
 
       for (const { variant, how } of VARIANTS) {
-        it(`keeps every invariant through ${KILLS} kills of writers committing with ${how}`, async () => {
+        const restarted = RESTART === 'at-once' ? 'each restarted at once' : 'each restarted once its sessions ended';
+        it(`keeps every invariant through ${KILLS} kills of writers committing with ${how}, ${restarted}`, async () => {
           const result = await runCrashLoop(engine, variant, {
             kills: KILLS,
+            restart: RESTART,
             seed: SEED,
             log: VERBOSE ? (line) => console.log(`      ${line}`) : undefined,
           });
