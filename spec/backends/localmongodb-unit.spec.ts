@@ -90,7 +90,7 @@ import { DELETE_CHUNK, commitFitsOneTransaction, sideDocuments } from '../../bac
 import { MONGODB_MAX_NESTING, STORED_DEPTH, unstorable } from '../../backends/localmongodb/storable';
 import { duplicateCandidates, sortRefusals, transactionChunks } from '../../backends/localmongodb/writes';
 import { block, createTx, freshId, output, publicKey, spend, transferTx } from '../conformance/fixtures';
-import { silentServer } from '../support/silent-server';
+import { expectStartupRetries } from '../support/silent-server';
 
 // The driver does not export its WriteError and BulkWriteResult classes; the real ones are
 // taken from its bulk module so the bulk errors below are built exactly as the driver builds them.
@@ -1134,29 +1134,11 @@ describe('localmongodb backend (no server)', function () {
 
     it('tries createDatabase, dropDatabase and initDatabase maxTries times, as a query, against a server that never answers', async function () {
       this.timeout(15000);
-      for (const [name, call] of [
-        ['createDatabase', schema.createDatabase],
-        ['dropDatabase', schema.dropDatabase],
-        ['initDatabase', schema.initDatabase],
-        ['getLatestBlock', query.getLatestBlock],
-      ] as [string, (conn: MongoConnection) => Promise<unknown>][]) {
-        const server = await silentServer();
-        const conn = (await connect({ backend: 'localmongodb', host: '127.0.0.1', port: server.port, maxTries: 2, connectionTimeout: 200 })) as MongoConnection;
-        try {
-          const error = await call(conn).then(
-            () => expect.fail(`${name} resolved without a MongoDB server`),
-            (e: unknown) => e as Error,
-          );
-          expect(error, `${name}: ${String(error)}`).to.be.an.instanceOf(ConnectionError);
-          expect(error.message, name).to.include('after 2 tries');
-          expect(error.cause, name).to.be.an.instanceOf(Error);
-          // The driver opens a socket per server selection (its monitor may open more).
-          expect(server.connections, `${name}: connections the server accepted`).to.be.at.least(2);
-        } finally {
-          await conn.close();
-          await server.stop();
-        }
-      }
+      await expectStartupRetries(
+        'localmongodb',
+        // The driver opens a socket per server selection (its monitor may open more).
+        (name, accepted) => expect(accepted, `${name}: connections the server accepted`).to.be.at.least(2),
+      );
     });
 
     it('fails a changefeed when awaited while the server cannot be reached', async function () {

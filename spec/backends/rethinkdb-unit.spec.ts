@@ -62,7 +62,7 @@ import { STORED_TABLES, TABLE_DEFINITIONS, table } from '../../backends/rethinkd
 import * as terms from '../../backends/rethinkdb/terms';
 import { createTx, freshId, output, publicKey, spend, transferTx } from '../conformance/fixtures';
 import { HandshakePeer } from '../support/rethinkdb-peer';
-import { silentServer } from '../support/silent-server';
+import { expectStartupRetries } from '../support/silent-server';
 
 const DB = 'ledger';
 const PASSWORD = 's3cret-Pa55';
@@ -305,28 +305,10 @@ describe('rethinkdb backend without a server', function () {
     });
 
     it('tries createDatabase, dropDatabase and initDatabase maxTries times, as a query, against a server that never answers', async function () {
-      for (const [name, call] of [
-        ['createDatabase', schema.createDatabase],
-        ['dropDatabase', schema.dropDatabase],
-        ['initDatabase', schema.initDatabase],
-        ['getLatestBlock', query.getLatestBlock],
-      ] as [string, (conn: RethinkConnection) => Promise<unknown>][]) {
-        const server = await silentServer();
-        const conn = (await connect({ backend: 'rethinkdb', host: '127.0.0.1', port: server.port, maxTries: 2, connectionTimeout: 200 })) as RethinkConnection;
-        try {
-          const error = await call(conn).then(
-            () => expect.fail(`${name} resolved without a RethinkDB server`),
-            (e: unknown) => e as Error,
-          );
-          expect(error, `${name}: ${String(error)}`).to.be.an.instanceOf(ConnectionError);
-          expect(error.message, name).to.include('after 2 tries');
-          expect(error.cause, name).to.be.an.instanceOf(Error);
-          expect(server.connections, `${name}: connections the server accepted`).to.equal(2);
-        } finally {
-          await conn.close();
-          await server.stop();
-        }
-      }
+      await expectStartupRetries(
+        'rethinkdb',
+        (name, accepted) => expect(accepted, `${name}: connections the server accepted`).to.equal(2),
+      );
     });
 
     it('rejects every operation on a closed connection with ConnectionError', async function () {
