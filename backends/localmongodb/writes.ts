@@ -18,7 +18,7 @@
  * Every document carries an `_id` made before the first try, so a "duplicate" that holds one
  * of our own `_id`s is our earlier try, not someone else's record: never reported, never lost.
  */
-import { DuplicateKeyError, describeKeys, duplicateKeys } from '../../lib/errors';
+import { DuplicateKeyError, duplicateKeys } from '../../lib/errors';
 import { repeatedKeys } from '../../lib/model';
 import type { MongoConnection } from './connection';
 import type { ClientSession, Db, Document, ObjectId } from './driver';
