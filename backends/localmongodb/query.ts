@@ -35,7 +35,7 @@ import {
 import { PRE_COMMIT_ID, RECORD_PROJECTION, type TransactionDocument, assetDocument, blockDocument, metadataDocument, publicRecord, transactionDocument } from './records';
 import { textSearch } from './search';
 import { STORED_DEPTH, checkStorable, checkStorableBatch } from './storable';
-import { type KeyedInsert, type KeyedWriteOptions, duplicates, keysTakenByOthers, landed, refuseRepeated, refuseTaken, writeKeyed } from './writes';
+import { type KeyedInsert, type KeyedWriteOptions, duplicates, keysTakenByOthers, landed, refuseRepeated, writeKeyed } from './writes';
 
 /** What ownedOutputs reads of a transaction: its id and the keys of each output (not the whole body). */
 const OWNERS_PROJECTION = { _id: 0, 'body.id': 1, 'body.outputs.public_keys': 1 };
@@ -207,17 +207,10 @@ async function commitAtomically(conn: MongoConnection, block: Block, txs: Transa
 /**
  * commitBlock step by step (the protocol of lib/ledger.ts: pre-commit record first, block
  * last, so recover() repairs a crash in between), for standalone servers and for blocks too
- * big for one transaction. Duplicates are looked for first: a commit that cannot succeed
- * must not leave a pre-commit record, which recover() would roll back by deleting the
- * already stored transactions it lists.
+ * big for one transaction. The protocol itself refuses a commit that cannot succeed (a
+ * stored or repeated transaction id, a committed height) before it writes anything.
  */
 async function commitInSteps(conn: MongoConnection, block: Block, txs: Transaction[]): Promise<void> {
-  const what = 'commit block';
-  const plan = transactionPlan(txs);
-  await refuseRepeated(conn, what, plan);
-  if (plan.docs.length) await refuseTaken(conn, what, plan);
-  const blockPlan: KeyedInsert = { collection: { name: 'blocks', key: 'height' }, docs: [blockDocument(block)] };
-  if ((await conn.attempt(what, (db) => keysTakenByOthers(db, blockPlan))).length) throw heightExists(BACKEND, what, block.height);
   const protocol = query.commitBlock.dispatch(Connection);
   if (!protocol) throw new NotImplementedError('query.commitBlock has no default handler for Connection (lib/ledger is not loaded)');
   await protocol(conn, block, txs);
