@@ -3,8 +3,11 @@
  * The `chainstore` command: create, inspect, repair and drop a chainstore database.
  *
  * ```
- * chainstore [--backend <name>] [--url <url>] [--json] <init|drop|recover|status|start>
+ * chainstore [--backend <name>] [--url <url>] [--json] <init|drop|recover|status|start|serve>
  * ```
+ *
+ * `serve` runs the chainstore node (BigchainDB's HTTP API and event stream, `server/`) until
+ * SIGINT or SIGTERM.
  *
  * The connection is configured like `connect()`: `--backend` and `--url` win over the
  * `CHAINSTORE_DATABASE_*` environment, which wins over the backend's defaults.
@@ -174,6 +177,17 @@ function buildProgram(io: CliIo, secrets: string[]): Command {
     .description('show backend, location, latest block, pre-commit state and record counts')
     .action(run(statusCommand));
   program.command('start').description('init, then recover, then status: what a node runs at startup').action(run(startCommand));
+  program
+    .command('serve')
+    .description("run the chainstore node: BigchainDB's HTTP API v1 and event stream, until SIGINT or SIGTERM")
+    .option('--host <host>', 'interface the HTTP API listens on', 'localhost')
+    .option('--port <port>', 'port of the HTTP API', integerOption, 9984)
+    .option('--ws-host <host>', 'interface the event stream listens on (default: --host)')
+    .option('--ws-port <port>', 'port of the event stream', integerOption, 9985)
+    .option('--advertised-stream-url <url>', 'stream URL the API advertises (default: ws://<ws-host>:<ws-port>/api/v1/streams/valid_transactions)')
+    .option('--max-block-size <n>', 'most transactions in one block', integerOption, 2000)
+    .option('--body-limit <bytes>', 'largest request body; larger ones get 413', integerOption, 1024 * 1024)
+    .action(run(serveCommand));
   return program;
 }
 
@@ -273,6 +287,51 @@ async function startCommand(conn: Connection, options: GlobalOptions, io: CliIo)
   io.stdout.write(`initialized ${databaseLabel(conn)}\n`);
   io.stdout.write(formatRecovery(recovery));
   io.stdout.write(formatStatus(status));
+}
+
+/** `serve`'s flags (commander fills in the defaults). */
+interface ServeOptions extends GlobalOptions {
+  host?: string;
+  port?: number;
+  wsHost?: string;
+  wsPort?: number;
+  advertisedStreamUrl?: string;
+  maxBlockSize?: number;
+  bodyLimit?: number;
+}
+
+/**
+ * Runs the node on the command's connection until SIGINT or SIGTERM, then closes it: the
+ * block in flight is finished and every pending post answered before the command returns.
+ * Log lines (JSON, one per block) go to stdout, through the same password mask as the rest.
+ */
+async function serveCommand(conn: Connection, options: ServeOptions, io: CliIo): Promise<void> {
+  const [{ startNode }, { default: pino }] = await Promise.all([import('../server'), import('pino')]);
+  const logger = pino({ base: undefined }, { write: (line: string) => io.stdout.write(line) });
+  const node = await startNode({
+    connection: conn,
+    logger,
+    host: options.host,
+    port: options.port,
+    wsHost: options.wsHost,
+    wsPort: options.wsPort,
+    advertisedStreamUrl: options.advertisedStreamUrl,
+    maxBlockSize: options.maxBlockSize,
+    bodyLimit: options.bodyLimit,
+  });
+  io.stderr.write(`chainstore node: API ${node.url}  stream ${node.streamUrl}  (${databaseLabel(conn)}; Ctrl-C stops it)\n`);
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  io.stderr.write(`chainstore node: ${signal}: finishing the block in flight and the pending posts\n`);
+  await node.close();
+}
+
+/** A whole number option (commander hands options over as strings). */
+function integerOption(text: string): number {
+  if (!/^\d+$/.test(text.trim())) throw new UsageError(`expected a whole number, got '${text}'`);
+  return Number(text);
 }
 
 // ---------------------------------------------------------------------------

@@ -45,7 +45,8 @@ export {
 export { recover, utxoChanges } from './ledger';
 export type { RecoveryReport } from './ledger';
 export type { LeaseHolder } from './errors';
-export { assetIdOf, ownersOf, utxosOf, spentRefsOf, MAX_BATCH } from './model';
+export { assetIdOf, ownersOf, utxosOf, spentRefsOf, MAX_BATCH, validate as validateRecord } from './model';
+export type { RecordKind } from './model';
 export type {
   Json, Operation, Transaction, TransactionInput, TransactionOutput, OutputRef, Block, Utxo,
   PreCommitState, ValidatorSet, Election, AbciChain, Asset, Metadata,

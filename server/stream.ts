@@ -1,0 +1,150 @@
+/**
+ * The event stream: BigchainDB's WebSocket at `/api/v1/streams/valid_transactions`, one
+ * message `{"height", "asset_id", "transaction_id"}` per transaction of each committed
+ * block, in block order.
+ *
+ * Beyond BigchainDB: `?from_height=N` first replays every transaction of the committed
+ * blocks from height N on (read from the ledger), then goes on live, with no gap and no
+ * repeat between the two: blocks committed while the replay runs are held back until it
+ * has sent every height before them.
+ */
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocket, WebSocketServer } from 'ws';
+import { type Block, type Connection, type Transaction, assetIdOf, query } from '../lib';
+
+/** The path BigchainDB serves its stream at. */
+export const STREAM_PATH = '/api/v1/streams/valid_transactions';
+
+/** Where the stream listens and what it reads replays from. */
+export interface StreamOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly conn: Connection;
+  /** The latest committed height, read when a client asks to resume. */
+  readonly latestHeight: () => number;
+}
+
+/**
+ * One event as BigchainDB writes it: Python's `json.dumps`, keys in this order, with spaces.
+ *
+ * @example
+ * eventMessage(3, tx);   // '{"height": 3, "asset_id": "…", "transaction_id": "…"}'
+ */
+export function eventMessage(height: number, tx: Transaction): string {
+  return `{"height": ${height}, "asset_id": ${JSON.stringify(assetIdOf(tx))}, "transaction_id": ${JSON.stringify(tx.id)}}`;
+}
+
+interface Subscriber {
+  readonly socket: WebSocket;
+  /** Blocks published while the replay runs, sent once it ends; null once live. */
+  held: { height: number; messages: string[] }[] | null;
+}
+
+/**
+ * The WebSocket server of the event stream.
+ *
+ * @example
+ * const stream = new EventStream({ host: 'localhost', port: 9985, conn, latestHeight: () => producer.latestBlock!.height });
+ * await stream.listen();
+ * stream.publish(block, txs);
+ * await stream.close();
+ */
+export class EventStream {
+  readonly #options: StreamOptions;
+  readonly #http: Server;
+  readonly #sockets = new WebSocketServer({ noServer: true });
+  readonly #subscribers = new Set<Subscriber>();
+
+  constructor(options: StreamOptions) {
+    this.#options = options;
+    this.#http = createServer((_request, response) => {
+      response.writeHead(426, 'UPGRADE REQUIRED', { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ status: 426, message: `connect with a WebSocket client to ${STREAM_PATH}` }));
+    });
+    this.#http.on('upgrade', (request, socket, head) => this.#upgrade(request, socket, head));
+  }
+
+  /** Starts listening; resolves to the port (useful when 0 asked for any free one). */
+  listen(): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.#http.once('error', reject);
+      this.#http.listen(this.#options.port, this.#options.host, () => {
+        this.#http.off('error', reject);
+        resolve((this.#http.address() as { port: number }).port);
+      });
+    });
+  }
+
+  /** Sends the events of a committed block to every subscriber (held for those replaying). */
+  publish(block: Block, txs: readonly Transaction[]): void {
+    if (txs.length === 0 || this.#subscribers.size === 0) return;
+    const messages = txs.map((tx) => eventMessage(block.height, tx));
+    for (const subscriber of this.#subscribers) {
+      if (subscriber.held) subscriber.held.push({ height: block.height, messages });
+      else send(subscriber.socket, messages);
+    }
+  }
+
+  /** Closes every subscriber's socket and stops listening. */
+  async close(): Promise<void> {
+    for (const { socket } of this.#subscribers) socket.close(1001, 'node shutting down');
+    this.#subscribers.clear();
+    this.#sockets.close();
+    await new Promise<void>((resolve) => this.#http.close(() => resolve()));
+    this.#http.closeAllConnections?.();
+  }
+
+  #upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const url = new URL(request.url ?? '/', 'ws://localhost');
+    if (url.pathname.replace(/\/+$/, '') !== STREAM_PATH) return refuse(socket, 404, 'NOT FOUND', 'Not found');
+    const from = url.searchParams.get('from_height');
+    if (from !== null && !/^\d+$/.test(from)) return refuse(socket, 400, 'BAD REQUEST', 'from_height must be a height (0 or more)');
+    this.#sockets.handleUpgrade(request, socket, head, (ws) => {
+      // Messages from the client mean nothing (the stream is one-way); ws answers pings.
+      const subscriber: Subscriber = { socket: ws, held: from === null ? null : [] };
+      this.#subscribers.add(subscriber);
+      ws.on('close', () => this.#subscribers.delete(subscriber));
+      ws.on('error', () => this.#subscribers.delete(subscriber));
+      if (from !== null) void this.#replay(subscriber, Number(from));
+    });
+  }
+
+  /** Sends every event from `from` to the latest height, then whatever was held meanwhile. */
+  async #replay(subscriber: Subscriber, from: number): Promise<void> {
+    const { conn, latestHeight } = this.#options;
+    // Every block above `last` is published after this point, so it is held, not lost.
+    const last = latestHeight();
+    try {
+      for (let height = from; height <= last && subscriber.socket.readyState === WebSocket.OPEN; height++) {
+        const block = await query.getBlock(conn, height);
+        if (!block || block.transactions.length === 0) continue;
+        const txs = await query.getTransactions(conn, block.transactions);
+        await sendAndWait(subscriber.socket, txs.map((tx) => eventMessage(height, tx)));
+      }
+      for (const { height, messages } of subscriber.held ?? []) if (height > last) send(subscriber.socket, messages);
+      subscriber.held = null;
+    } catch {
+      // A replay that cannot be completed must not look like a complete one.
+      this.#subscribers.delete(subscriber);
+      subscriber.socket.close(1011, 'could not read the ledger to replay the events');
+    }
+  }
+}
+
+function send(socket: WebSocket, messages: readonly string[]): void {
+  if (socket.readyState !== WebSocket.OPEN) return;
+  for (const message of messages) socket.send(message);
+}
+
+/** Sends, then waits until the socket has written them: a long replay never piles up in memory. */
+function sendAndWait(socket: WebSocket, messages: readonly string[]): Promise<void> {
+  if (messages.length === 0 || socket.readyState !== WebSocket.OPEN) return Promise.resolve();
+  for (let index = 0; index < messages.length - 1; index++) socket.send(messages[index]);
+  return new Promise((resolve) => socket.send(messages[messages.length - 1], () => resolve()));
+}
+
+function refuse(socket: Duplex, status: number, phrase: string, message: string): void {
+  const body = JSON.stringify({ status, message });
+  socket.end(`HTTP/1.1 ${status} ${phrase}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+}
