@@ -118,13 +118,22 @@ async function serve(conn: Connection, owned: boolean, options: NodeOptions, log
   const close = () =>
     (closing ??= (async () => {
       // New requests get 503 from here on; the producer commits what is already pending.
-      await Promise.all([producer.close(options.shutdownTimeout ?? DEFAULTS.shutdownTimeout), app.close()]);
+      const httpClosed = app.close();
+      await producer.close(options.shutdownTimeout ?? DEFAULTS.shutdownTimeout);
+      // Every post has its answer now. A connection still open a moment later owes no
+      // answer (a client keeping it alive, a request never finished): cut it.
+      await Promise.race([httpClosed, new Promise((resolve) => setTimeout(resolve, CLOSE_GRACE).unref())]);
+      app.server.closeAllConnections();
+      await httpClosed;
       await stream!.close();
       if (owned) await conn.close();
       logger.info({ height: producer.latestBlock?.height }, 'chainstore node stopped');
     })());
   return { url, streamUrl, connection: conn, close };
 }
+
+/** How long close() lets connections end by themselves once every post is answered, in ms. */
+const CLOSE_GRACE = 1000;
 
 /** A host as it goes in a URL (an IPv6 address in brackets). */
 const urlHost = (host: string) => (host.includes(':') ? `[${host}]` : host);

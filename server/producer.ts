@@ -126,6 +126,9 @@ export class BlockProducer {
   async #run(): Promise<void> {
     try {
       while (this.#queue.length) {
+        // Let the posts already read by the server join this block: on an engine that
+        // answers at once (SQLite), the first post would otherwise make a block of its own.
+        await new Promise((resolve) => setImmediate(resolve));
         const batch = this.#queue.splice(0, this.#maxBlockSize);
         await this.#produce(batch);
       }
