@@ -318,6 +318,8 @@ async function serveCommand(conn: Connection, options: ServeOptions, io: CliIo):
     advertisedStreamUrl: options.advertisedStreamUrl,
     maxBlockSize: options.maxBlockSize,
     bodyLimit: options.bodyLimit,
+  }).catch((error: unknown) => {
+    throw listenError(error, options) ?? error;
   });
   io.stderr.write(`chainstore node: API ${node.url}  stream ${node.streamUrl}  (${databaseLabel(conn)}; Ctrl-C stops it)\n`);
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
@@ -326,6 +328,26 @@ async function serveCommand(conn: Connection, options: ServeOptions, io: CliIo):
   });
   io.stderr.write(`chainstore node: ${signal}: finishing the block in flight and the pending posts\n`);
   await node.close();
+}
+
+/**
+ * A port `serve` cannot listen on, said in the operator's terms: which of the two servers,
+ * which address, and the flag that moves it (Node says only `listen EADDRINUSE: address
+ * already in use 127.0.0.1:9984`). Null for any other error.
+ */
+function listenError(error: unknown, options: ServeOptions): Error | null {
+  const { code, port, address } = (error ?? {}) as { code?: unknown; port?: unknown; address?: unknown };
+  const why = code === 'EADDRINUSE' ? 'the port is in use' : code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)' : null;
+  if (why === null || typeof port !== 'number') return null;
+  const servers = [
+    ...(port === options.port ? [{ what: 'the HTTP API', flag: '--port' }] : []),
+    ...(port === options.wsPort ? [{ what: 'the event stream', flag: '--ws-port' }] : []),
+  ];
+  if (!servers.length) return null;
+  const where = typeof address === 'string' ? `${address.includes(':') ? `[${address}]` : address}:${port}` : `port ${port}`;
+  const what = servers.map((server) => server.what).join(' and ');
+  const flags = servers.map((server) => server.flag).join(' or ');
+  return new Error(`cannot serve ${what} on ${where}: ${why}; choose another port with ${flags}`);
 }
 
 /** A whole number option (commander hands options over as strings). */
