@@ -4,11 +4,14 @@
  * `npm test`.
  *
  *   npm run bench                       everything (about 20-30 minutes)
- *   npm run bench -- --only dispatch    some sections: dispatch, writes, scaling, commit, changefeed
+ *   npm run bench -- --only dispatch    some sections: dispatch, writes, scaling, commit, changefeed, node
+ *   npm run bench -- --only node        the node alone: transactions posted over HTTP and committed
  *   npm run bench -- --quick            smaller sizes, to try the harness (results not written)
  *
  * PostgreSQL: CHAINSTORE_BENCH_POSTGRES_URL names a server where databases may be created
  * (default postgres://postgres@127.0.0.1:5432/postgres); without one, only SQLite is measured.
+ * With CHAINSTORE_BENCH_POSTGRES_IN_PLACE=1 the database of that URL is used itself, emptied
+ * before each measurement, and no database is created.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -16,15 +19,16 @@ import { join } from 'node:path';
 import { changefeedSection } from './cases/changefeed';
 import { commitSection } from './cases/commit';
 import { dispatchSection } from './cases/dispatch';
+import { nodeSection } from './cases/node';
 import { scalingSection } from './cases/scaling';
 import { writesAndReadsSections } from './cases/writes-and-reads';
 import { type EngineName, postgresReachable } from './support/engines';
 import { type Section, holds, markdown } from './support/report';
 
-const SECTIONS = ['dispatch', 'writes', 'scaling', 'commit', 'changefeed'] as const;
+const SECTIONS = ['dispatch', 'writes', 'scaling', 'commit', 'changefeed', 'node'] as const;
 type SectionName = (typeof SECTIONS)[number];
 /** Section ids in the order RESULTS.md lists them. */
-const ORDER = ['dispatch', 'bulk-writes', 'point-reads', 'scaling', 'commit', 'changefeed'];
+const ORDER = ['dispatch', 'bulk-writes', 'point-reads', 'scaling', 'commit', 'changefeed', 'node'];
 
 function parseArgs(argv: readonly string[]): { only: SectionName[]; quick: boolean } {
   const quick = argv.includes('--quick');
@@ -55,6 +59,7 @@ async function main(): Promise<void> {
   await run('scaling', () => scalingSection(engines, quick));
   await run('commit', () => commitSection(engines, quick));
   await run('changefeed', () => changefeedSection(engines, quick));
+  await run('node', () => nodeSection(engines, quick));
 
   const context = {
     date: new Date().toISOString().slice(0, 10),

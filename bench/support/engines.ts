@@ -1,7 +1,8 @@
 /**
  * Fresh, empty databases for each measurement: the layer's connection and the hand-written
  * baseline, on SQLite (a file in a temporary folder) and PostgreSQL (a database of its own,
- * created and dropped here, so a benchmark never touches anyone's data).
+ * created and dropped here, so a benchmark never touches anyone's data; or one database
+ * given to the benchmarks, emptied before each use: CHAINSTORE_BENCH_POSTGRES_IN_PLACE).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,7 +25,31 @@ interface Scratch {
   remove(): Promise<void>;
 }
 
+/**
+ * With CHAINSTORE_BENCH_POSTGRES_IN_PLACE=1, the benchmarks use the database
+ * CHAINSTORE_BENCH_POSTGRES_URL names, emptied (its public schema dropped and made anew)
+ * before each measurement, instead of creating databases of their own: for a server where
+ * the benchmarks may use one database and no other.
+ */
+const IN_PLACE = process.env.CHAINSTORE_BENCH_POSTGRES_IN_PLACE === '1';
+
+async function emptiedPostgres(): Promise<Scratch> {
+  const empty = async () => {
+    const client = new pg.Client(POSTGRES_SERVER);
+    await client.connect();
+    try {
+      await client.query('DROP SCHEMA IF EXISTS public CASCADE');
+      await client.query('CREATE SCHEMA public');
+    } finally {
+      await client.end();
+    }
+  };
+  await empty();
+  return { location: POSTGRES_SERVER, remove: empty };
+}
+
 async function scratchPostgres(): Promise<Scratch> {
+  if (IN_PLACE) return emptiedPostgres();
   const name = `chainstore_bench_${process.pid}_${made++}`;
   const admin = new pg.Client(POSTGRES_SERVER);
   await admin.connect();
