@@ -152,12 +152,14 @@ describe('node: chainstore serve as a child process', () => {
           await node.ready();
           const alice = keypair();
           const txs = Array.from({ length: 200 }, (_, n) => signedCreate(alice, { signal, n }));
-          const agent = new http.Agent({ keepAlive: true, maxSockets: txs.length });
+          const agent = new http.Agent({ keepAlive: true, maxSockets: txs.length, maxFreeSockets: txs.length });
           let answers: PromiseSettledResult<Answer>[];
           let signalled: number;
           let exit;
           try {
-            // Every socket opened first: each post goes over a connection the node has accepted.
+            // Every socket opened first and kept (maxFreeSockets): each post goes over a connection
+            // the node has accepted. A connection still in the kernel's accept queue when the node
+            // closes its listener is reset, never seen by the node.
             await Promise.all(txs.map(() => get(agent, node.port, '/api/v1/')));
             const posts = txs.map((tx) => postWithHttp(agent, node.port, tx));
             await Promise.all(posts.map((post) => post.sent));
