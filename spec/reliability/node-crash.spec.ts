@@ -137,10 +137,14 @@ async function runNodeCrashes(engine: Engine, kills: number, seed = Math.floor(M
   const clients = Array.from({ length: CLIENTS }, () => [keypair(), keypair(), keypair()]);
   const posted = new Map<string, Posted>();
   let node: NodeProcess | null = null;
+  // Restarted on the same ports too, as a supervisor does: a port left behind by the killed
+  // node would show.
+  let ports: { port: number; wsPort: number } | undefined;
 
   try {
     for (let life = 0; life <= kills && result.problems.length === 0; life++) {
-      node = await NodeProcess.start({ url: ledger.url });
+      node = await NodeProcess.start({ url: ledger.url, ...ports });
+      ports = { port: node.port, wsPort: node.wsPort };
       await node.ready(60_000);
       if (node.stdoutLines.some((line) => line.includes('rolled back a commit'))) result.rollbacks++;
       const where = life === 0 ? 'at the start' : `after kill ${life}`;
