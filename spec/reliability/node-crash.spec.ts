@@ -4,8 +4,9 @@
  * commit mode), killed with SIGKILL at a random moment, restarted on the same ledger.
  *
  * What a 202 promises across a crash, by mode:
- *   - `async` and `sync`: the transaction passed every check and is queued, in the node's
- *     memory only. A crash loses it; it is not stored unless it is posted again.
+ *   - `async` and `sync` (the same in this node: the checks of BigchainDB's check_tx are
+ *     done before either answers): the transaction passed every check and is queued, in
+ *     the node's memory only. A crash before its block commits loses it: post it again.
  *   - `commit`: its block is committed, as durable as the database's commit (SQLite with
  *     synchronous=FULL, the default; PostgreSQL's COMMIT). A crash keeps it.
  *   - no answer (the node died first): either. Posting it again is safe: a transaction
