@@ -51,7 +51,7 @@ const ENGINES: readonly ServeEngine[] = [
 
 /** Every node a test started, stopped after it whatever happened. */
 const started: NodeProcess[] = [];
-async function startNode(...args: Parameters<typeof NodeProcess.start>): Promise<NodeProcess> {
+async function spawnNode(...args: Parameters<typeof NodeProcess.start>): Promise<NodeProcess> {
   const node = await NodeProcess.start(...args);
   started.push(node);
   return node;
@@ -60,8 +60,8 @@ async function startNode(...args: Parameters<typeof NodeProcess.start>): Promise
 function expectNoSecret(engine: ServeEngine, ...nodes: NodeProcess[]): void {
   if (!engine.secret) return;
   for (const node of nodes) {
-    const output = `${node.stdoutLines.join('\n')}\n${node.stderr}`;
-    expect(output, 'the output shows the password').to.not.include(engine.secret);
+    const printed = `${node.stdoutLines.join('\n')}\n${node.stderr}`;
+    expect(printed, 'the output shows the password').to.not.include(engine.secret);
   }
 }
 
@@ -102,7 +102,7 @@ describe('node: chainstore serve as a child process', () => {
       });
 
       it('serves the driver, names both URLs on stderr, logs one JSON line per block on stdout, and shows no password', async () => {
-        const node = await startNode({ url: await engine.emptyLedger() });
+        const node = await spawnNode({ url: await engine.emptyLedger() });
         await node.ready();
         const driver = new DriverConnection(node.url);
         const [alice, bob] = [keypair(), keypair()];
@@ -148,16 +148,18 @@ describe('node: chainstore serve as a child process', () => {
         it(`on ${signal} with commit-mode posts pending: answers every one (202 committed, or 503 refused), exits 0, and a restart has every 202`, async () => {
           const url = await engine.emptyLedger();
           // Small blocks, so that many posts are still waiting when the signal comes.
-          const node = await startNode({ url, args: ['--max-block-size', '4'] });
+          const node = await spawnNode({ url, args: ['--max-block-size', '4'] });
           await node.ready();
           const alice = keypair();
           const txs = Array.from({ length: 200 }, (_, n) => signedCreate(alice, { signal, n }));
-          const agent = new http.Agent({ keepAlive: true, maxSockets: txs.length });
+          const agent = new http.Agent({ keepAlive: true, maxSockets: txs.length, maxFreeSockets: txs.length });
           let answers: PromiseSettledResult<Answer>[];
           let signalled: number;
           let exit;
           try {
-            // Every socket opened first: each post goes over a connection the node has accepted.
+            // Every socket opened first and kept (maxFreeSockets): each post goes over a connection
+            // the node has accepted. A connection still in the kernel's accept queue when the node
+            // closes its listener is reset, never seen by the node.
             await Promise.all(txs.map(() => get(agent, node.port, '/api/v1/')));
             const posts = txs.map((tx) => postWithHttp(agent, node.port, tx));
             await Promise.all(posts.map((post) => post.sent));
@@ -184,7 +186,7 @@ describe('node: chainstore serve as a child process', () => {
           expect(node.logRecords().at(-1)?.msg).to.equal('chainstore node stopped');
 
           // Restarted on the same ledger: exactly the posts answered 202 are stored.
-          const restarted = await startNode({ url });
+          const restarted = await spawnNode({ url });
           await restarted.ready();
           const driver = new DriverConnection(restarted.url);
           for (const [index, tx] of txs.entries()) {
@@ -204,14 +206,14 @@ describe('node: chainstore serve as a child process', () => {
       it('a second node on a taken port exits 1 with one line saying which port is in use, and no stack trace', async () => {
         // The first node on a ledger of its own: on PostgreSQL, a second node on the same
         // database would first wait for the first one's writer lease.
-        const first = await startNode({ url: `sqlite:${join(dir, `ledger-${++files}.db`)}` });
+        const first = await spawnNode({ url: `sqlite:${join(dir, `ledger-${++files}.db`)}` });
         await first.ready();
         const url = await engine.emptyLedger();
         for (const [flag, taken] of [
           ['--port', { port: first.port }],
           ['--ws-port', { wsPort: first.wsPort }],
         ] as const) {
-          const second = await startNode({ url, ...taken });
+          const second = await spawnNode({ url, ...taken });
           const exit = await Promise.race([second.exited, sleep(30_000).then(() => 'still running')]);
           expect(exit, second.output()).to.deep.equal({ code: 1, signal: null });
           const lines = second.stderr.trimEnd().split('\n');

@@ -4,8 +4,9 @@
  * commit mode), killed with SIGKILL at a random moment, restarted on the same ledger.
  *
  * What a 202 promises across a crash, by mode:
- *   - `async` and `sync`: the transaction passed every check and is queued, in the node's
- *     memory only. A crash loses it; it is not stored unless it is posted again.
+ *   - `async` and `sync` (the same in this node: the checks of BigchainDB's check_tx are
+ *     done before either answers): the transaction passed every check and is queued, in
+ *     the node's memory only. A crash before its block commits loses it: post it again.
  *   - `commit`: its block is committed, as durable as the database's commit (SQLite with
  *     synchronous=FULL, the default; PostgreSQL's COMMIT). A crash keeps it.
  *   - no answer (the node died first): either. Posting it again is safe: a transaction
@@ -137,10 +138,14 @@ async function runNodeCrashes(engine: Engine, kills: number, seed = Math.floor(M
   const clients = Array.from({ length: CLIENTS }, () => [keypair(), keypair(), keypair()]);
   const posted = new Map<string, Posted>();
   let node: NodeProcess | null = null;
+  // Restarted on the same ports too, as a supervisor does: a port left behind by the killed
+  // node would show.
+  let ports: { port: number; wsPort: number } | undefined;
 
   try {
     for (let life = 0; life <= kills && result.problems.length === 0; life++) {
-      node = await NodeProcess.start({ url: ledger.url });
+      node = await NodeProcess.start({ url: ledger.url, ...ports });
+      ports = { port: node.port, wsPort: node.wsPort };
       await node.ready(60_000);
       if (node.stdoutLines.some((line) => line.includes('rolled back a commit'))) result.rollbacks++;
       const where = life === 0 ? 'at the start' : `after kill ${life}`;
