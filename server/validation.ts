@@ -114,7 +114,7 @@ function refuseLoneSurrogates(body: object): void {
 // Against the ledger
 // ---------------------------------------------------------------------------
 
-/** Whether to verify signatures: the web layer does; the block producer has no need to. */
+/** How {@link checkAgainstLedger} checks. */
 export interface LedgerCheckOptions {
   /**
    * Verify each input's fulfillment. A signature depends only on the transaction and on the
@@ -122,33 +122,44 @@ export interface LedgerCheckOptions {
    * layer verified it, so the producer's re-validation skips this step and loses nothing.
    */
   readonly signatures: boolean;
+  /**
+   * What each transaction is checked against. `'block'` (the default): the committed ledger
+   * and the transactions before it in the list that passed, as BigchainDB's `deliver_tx`
+   * checks a block being built. `'ledger'`: the committed ledger alone, each transaction on
+   * its own, as BigchainDB's `check_tx` checks a post; the web layer checks the posts that
+   * arrive together in one call this way.
+   */
+  readonly against?: 'block' | 'ledger';
 }
 
 const refKey = (ref: OutputRef) => `${ref.transaction_id}:${ref.output_index}`;
 
 /**
- * Checks transactions against the committed ledger, each also against those before it in
- * the list that passed (BigchainDB's `current_transactions`, the block being built): of two
- * that spend the same output, the first passes and the second is refused. Reads the ledger
- * in two set-based queries, whatever the number of transactions.
+ * Checks transactions against the ledger. Against a block (the default), each is also checked
+ * against those before it in the list that passed (BigchainDB's `current_transactions`): of
+ * two that spend the same output, the first passes and the second is refused. Reads the
+ * ledger in two set-based queries, whatever the number of transactions; signatures are
+ * verified off the event loop, all at once when checking against the ledger alone.
  *
  * @returns, for each transaction, null if it passed or the Rejection that refuses it
  * @example
- * const [verdict] = await checkAgainstLedger(conn, [checked], { signatures: true });
+ * const [verdict] = await checkAgainstLedger(conn, [checked], { signatures: true, against: 'ledger' });
  * if (verdict) throw verdict;
  */
 export async function checkAgainstLedger(conn: Connection, checked: readonly CheckedTransaction[], options: LedgerCheckOptions): Promise<(Rejection | null)[]> {
   const { committed, committedSpenders } = await readLedger(conn, checked.map((item) => item.tx));
-  const current = new Map<string, Transaction>();
-  const currentSpent = new Set<string>();
-  return checked.map((item) => {
-    const verdict = check(item, { committed, committedSpenders, current, currentSpent }, options);
+  const ledger: LedgerState = { committed, committedSpenders, current: new Map(), currentSpent: new Set() };
+  if (options.against === 'ledger') return Promise.all(checked.map((item) => verdictOf(item, ledger, options)));
+  const verdicts: (Rejection | null)[] = [];
+  for (const item of checked) {
+    const verdict = await verdictOf(item, ledger, options);
     if (verdict === null) {
-      current.set(item.tx.id, item.tx);
-      for (const input of item.tx.inputs) if (input.fulfills) currentSpent.add(refKey(input.fulfills));
+      ledger.current.set(item.tx.id, item.tx);
+      for (const input of item.tx.inputs) if (input.fulfills) ledger.currentSpent.add(refKey(input.fulfills));
     }
-    return verdict;
-  });
+    verdicts.push(verdict);
+  }
+  return verdicts;
 }
 
 interface LedgerState {
@@ -188,10 +199,13 @@ async function readLedger(conn: Connection, txs: readonly Transaction[]) {
   return { committed, committedSpenders };
 }
 
-function check(item: CheckedTransaction, ledger: LedgerState, options: LedgerCheckOptions): Rejection | null {
+/** BigchainDB's order: the ledger checks of the operation, then the signatures, last. */
+async function verdictOf(item: CheckedTransaction, ledger: LedgerState, options: LedgerCheckOptions): Promise<Rejection | null> {
   try {
-    if (item.tx.operation === 'CREATE') checkCreate(item, ledger, options);
-    else checkTransfer(item, ledger, options);
+    const conditionUris = item.tx.operation === 'CREATE' ? checkCreate(item.tx, ledger) : checkTransfer(item.tx, ledger);
+    if (options.signatures && !(await signaturesValid(item.tx, item.fulfillments, conditionUris))) {
+      throw new Rejection('InvalidSignature', 'Transaction signature is invalid.');
+    }
     return null;
   } catch (error) {
     if (error instanceof Rejection) return error;
@@ -199,17 +213,17 @@ function check(item: CheckedTransaction, ledger: LedgerState, options: LedgerChe
   }
 }
 
-function checkCreate({ tx, fulfillments }: CheckedTransaction, ledger: LedgerState, options: LedgerCheckOptions): void {
+/** @returns the condition URI each input's fulfillment must match: none for a CREATE */
+function checkCreate(tx: Transaction, ledger: LedgerState): null[] {
   if (ledger.committed.has(tx.id) || ledger.current.has(tx.id)) {
     throw new Rejection('DuplicateTransaction', `transaction \`${tx.id}\` already exists`);
   }
   // A CREATE's output conditions are not compared: its inputs spend nothing.
-  if (options.signatures && !signaturesValid(tx, fulfillments, tx.inputs.map(() => null))) {
-    throw new Rejection('InvalidSignature', 'Transaction signature is invalid.');
-  }
+  return tx.inputs.map(() => null);
 }
 
-function checkTransfer({ tx, fulfillments }: CheckedTransaction, ledger: LedgerState, options: LedgerCheckOptions): void {
+/** @returns the condition URI each input's fulfillment must match: the spent output's */
+function checkTransfer(tx: Transaction, ledger: LedgerState): string[] {
   const spentOutputs: TransactionOutput[] = [];
   const inputTxs: Transaction[] = [];
   for (const { fulfills } of tx.inputs) {
@@ -243,9 +257,7 @@ function checkTransfer({ tx, fulfillments }: CheckedTransaction, ledger: LedgerS
   if (inputAmount !== outputAmount) {
     throw new Rejection('AmountError', `The amount used in the inputs \`${inputAmount}\` needs to be same as the amount used in the outputs \`${outputAmount}\``);
   }
-  if (options.signatures && !signaturesValid(tx, fulfillments, spentOutputs.map((output) => output.condition.uri))) {
-    throw new Rejection('InvalidSignature', 'Transaction signature is invalid.');
-  }
+  return spentOutputs.map((output) => output.condition.uri);
 }
 
 const sum = (outputs: readonly TransactionOutput[]) => outputs.reduce((total, output) => total + BigInt(output.amount), 0n);
@@ -254,13 +266,10 @@ const sum = (outputs: readonly TransactionOutput[]) => outputs.reduce((total, ou
  * BigchainDB's `_input_valid` for every input: the fulfillment fulfils the spent output's
  * condition (when there is one to compare) and is valid for the input's message.
  */
-function signaturesValid(tx: Transaction, fulfillments: readonly (ParsedFulfillment | null)[], conditionUris: readonly (string | null)[]): boolean {
+async function signaturesValid(tx: Transaction, fulfillments: readonly (ParsedFulfillment | null)[], conditionUris: readonly (string | null)[]): Promise<boolean> {
+  const matched = fulfillments.every((fulfillment, index) => fulfillment !== null && (conditionUris[index] === null || fulfillment.conditionUri === conditionUris[index]));
+  if (!matched) return false;
   const unsigned = unsignedForm(tx);
-  return tx.inputs.every((input, index) => {
-    const fulfillment = fulfillments[index];
-    if (!fulfillment) return false;
-    const uri = conditionUris[index];
-    if (uri !== null && fulfillment.conditionUri !== uri) return false;
-    return fulfillment.valid(inputMessage(unsigned, input.fulfills));
-  });
+  const verdicts = await Promise.all(tx.inputs.map((input, index) => fulfillments[index]!.valid(inputMessage(unsigned, input.fulfills))));
+  return verdicts.every(Boolean);
 }
