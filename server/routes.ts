@@ -10,7 +10,8 @@ import { bool, ed25519, int, mode, operation, readParameters, string, txid } fro
 import type { BlockProducer } from './producer';
 import { Rejection } from './rejections';
 import { STREAM_PATH } from './stream';
-import { checkAgainstLedger, checkTransaction } from './validation';
+import { Admission } from './admission';
+import { checkTransaction } from './validation';
 
 /** What the routes read and write through. */
 export interface RouteContext {
@@ -37,6 +38,7 @@ const NOT_JSON = 'The browser (or proxy) sent a request that this server could n
  */
 export function registerRoutes(app: FastifyInstance, context: RouteContext): void {
   const { conn, producer } = context;
+  const admission = new Admission(conn);
 
   app.get('/', async () => ({
     api: { v1: apiInfo('/api/v1/', context.streamUrl) },
@@ -58,7 +60,7 @@ export function registerRoutes(app: FastifyInstance, context: RouteContext): voi
     return query.getTransactions(conn, ids);
   });
 
-  app.post('/api/v1/transactions', async (request, reply) => postTransaction(request, reply, context));
+  app.post('/api/v1/transactions', async (request, reply) => postTransaction(request, reply, context, admission));
 
   app.get('/api/v1/outputs', async (request) => {
     const args = readParameters(request.query, { public_key: { read: ed25519, required: true }, spent: { read: bool } }, true);
@@ -124,8 +126,8 @@ function apiInfo(prefix: string, streamUrl: string) {
  * `async` answers once queued, `sync` once queued and checked (both are done by then), and
  * `commit` once the transaction's block is committed.
  */
-async function postTransaction(request: FastifyRequest, reply: FastifyReply, context: RouteContext) {
-  const { conn, producer } = context;
+async function postTransaction(request: FastifyRequest, reply: FastifyReply, context: RouteContext, admission: Admission) {
+  const { producer } = context;
   const args = readParameters(request.query, { mode: { read: mode } });
   let body: unknown;
   try {
@@ -136,7 +138,7 @@ async function postTransaction(request: FastifyRequest, reply: FastifyReply, con
   let checked;
   try {
     checked = checkTransaction(body);
-    const [verdict] = await checkAgainstLedger(conn, [checked], { signatures: true });
+    const verdict = await admission.check(checked);
     if (verdict) throw verdict;
   } catch (error) {
     if (error instanceof Rejection) return sendError(reply, error.status, error.httpMessage);
