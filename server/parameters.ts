@@ -91,7 +91,8 @@ export function readParameters<S extends Record<string, ParameterSpec<unknown>>>
   const given = (raw ?? {}) as Record<string, string | string[] | undefined>;
   const values: Record<string, unknown> = {};
   for (const [name, spec] of Object.entries(specs)) {
-    const value = given[name];
+    // Own properties only: `toString` or `constructor` in the query must not find Object's.
+    const value = Object.hasOwn(given, name) ? given[name] : undefined;
     const text = Array.isArray(value) ? value[0] : value;
     if (text === undefined) {
       if (spec.required) throw new ParameterError({ message: { [name]: MISSING } });
@@ -104,7 +105,8 @@ export function readParameters<S extends Record<string, ParameterSpec<unknown>>>
     }
   }
   if (strict) {
-    const unknown = Object.keys(given).filter((name) => !(name in specs));
+    // `in` would take `toString`, `constructor` or `__proto__` for declared parameters.
+    const unknown = Object.keys(given).filter((name) => !Object.hasOwn(specs, name));
     if (unknown.length) throw new ParameterError({ message: `Unknown arguments: ${unknown.join(', ')}` });
   }
   return values as Values<S>;

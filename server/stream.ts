@@ -6,7 +6,8 @@
  * Beyond BigchainDB: `?from_height=N` first replays every transaction of the committed
  * blocks from height N on (read from the ledger), then goes on live, with no gap and no
  * repeat between the two: blocks committed while the replay runs are held back until it
- * has sent every height before them.
+ * has sent every height before them. Nothing below N is sent, also when N is above the
+ * latest height.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -37,6 +38,8 @@ export function eventMessage(height: number, tx: Transaction): string {
 
 interface Subscriber {
   readonly socket: WebSocket;
+  /** The first height it asked for (0: every block, as BigchainDB's stream sends from its connection on). */
+  readonly from: number;
   /** Blocks published while the replay runs, sent once it ends; null once live. */
   held: { height: number; messages: string[] }[] | null;
 }
@@ -55,6 +58,7 @@ export class EventStream {
   readonly #http: Server;
   readonly #sockets = new WebSocketServer({ noServer: true });
   readonly #subscribers = new Set<Subscriber>();
+  #closing = false;
 
   constructor(options: StreamOptions) {
     this.#options = options;
@@ -81,38 +85,57 @@ export class EventStream {
     if (txs.length === 0 || this.#subscribers.size === 0) return;
     const messages = txs.map((tx) => eventMessage(block.height, tx));
     for (const subscriber of this.#subscribers) {
+      // A client that resumes from a height above this one asked for nothing below it.
+      if (block.height < subscriber.from) continue;
       if (subscriber.held) subscriber.held.push({ height: block.height, messages });
       else send(subscriber.socket, messages);
     }
   }
 
-  /** Closes every subscriber's socket and stops listening. */
+  /**
+   * Stops listening and closes every client's socket. A client gets {@link CLOSE_GRACE} ms
+   * to answer the close frame; one that does not (it stopped reading, so it never sees the
+   * frame) is cut then, rather than holding the node's shutdown for ws's 30 s close timeout.
+   */
   async close(): Promise<void> {
-    for (const { socket } of this.#subscribers) socket.close(1001, 'node shutting down');
+    this.#closing = true;
     this.#subscribers.clear();
+    const httpClosed = new Promise<void>((resolve) => this.#http.close(() => resolve()));
+    // Connections not upgraded (a plain request, an upgrade still being read) owe nothing.
+    this.#http.closeAllConnections();
+    // Every upgraded socket, subscribed or not yet (ws tracks them all).
+    const sockets = [...this.#sockets.clients];
+    const closed = Promise.all(sockets.map((socket) => (socket.readyState === WebSocket.CLOSED ? undefined : new Promise((resolve) => socket.once('close', resolve)))));
+    for (const socket of sockets) socket.close(1001, 'node shutting down');
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([closed, new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_GRACE)))]);
+    clearTimeout(timer);
+    for (const socket of sockets) if (socket.readyState !== WebSocket.CLOSED) socket.terminate();
+    await closed;
     this.#sockets.close();
-    await new Promise<void>((resolve) => this.#http.close(() => resolve()));
-    this.#http.closeAllConnections?.();
+    await httpClosed;
   }
 
   #upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (this.#closing) return refuse(socket, 503, 'SERVICE UNAVAILABLE', 'The node is shutting down');
     const url = new URL(request.url ?? '/', 'ws://localhost');
     if (url.pathname.replace(/\/+$/, '') !== STREAM_PATH) return refuse(socket, 404, 'NOT FOUND', 'Not found');
     const from = url.searchParams.get('from_height');
     if (from !== null && !/^\d+$/.test(from)) return refuse(socket, 400, 'BAD REQUEST', 'from_height must be a height (0 or more)');
     this.#sockets.handleUpgrade(request, socket, head, (ws) => {
       // Messages from the client mean nothing (the stream is one-way); ws answers pings.
-      const subscriber: Subscriber = { socket: ws, held: from === null ? null : [] };
+      const subscriber: Subscriber = { socket: ws, from: from === null ? 0 : Number(from), held: from === null ? null : [] };
       this.#subscribers.add(subscriber);
       ws.on('close', () => this.#subscribers.delete(subscriber));
       ws.on('error', () => this.#subscribers.delete(subscriber));
-      if (from !== null) void this.#replay(subscriber, Number(from));
+      if (from !== null) void this.#replay(subscriber);
     });
   }
 
   /** Sends every event from `from` to the latest height, then whatever was held meanwhile. */
-  async #replay(subscriber: Subscriber, from: number): Promise<void> {
+  async #replay(subscriber: Subscriber): Promise<void> {
     const { conn, latestHeight } = this.#options;
+    const from = subscriber.from;
     // Every block above `last` is published after this point, so it is held, not lost.
     const last = latestHeight();
     try {
@@ -131,6 +154,9 @@ export class EventStream {
     }
   }
 }
+
+/** How long close() waits for the clients to answer its close frame before cutting them, in ms. */
+const CLOSE_GRACE = 1000;
 
 function send(socket: WebSocket, messages: readonly string[]): void {
   if (socket.readyState !== WebSocket.OPEN) return;
