@@ -58,6 +58,12 @@ export class EventStream {
   readonly #http: Server;
   readonly #sockets = new WebSocketServer({ noServer: true });
   readonly #subscribers = new Set<Subscriber>();
+  /**
+   * The height of the latest block published. A replay reads the ledger up to the larger of
+   * this and `latestHeight()`: the producer forgets its latest block after a failed commit
+   * (until it reads the ledger again), and a replay that trusted it then would skip blocks.
+   */
+  #publishedHeight = -1;
   #closing = false;
 
   constructor(options: StreamOptions) {
@@ -82,6 +88,7 @@ export class EventStream {
 
   /** Sends the events of a committed block to every subscriber (held for those replaying). */
   publish(block: Block, txs: readonly Transaction[]): void {
+    this.#publishedHeight = Math.max(this.#publishedHeight, block.height);
     if (txs.length === 0 || this.#subscribers.size === 0) return;
     const messages = txs.map((tx) => eventMessage(block.height, tx));
     for (const subscriber of this.#subscribers) {
@@ -137,7 +144,7 @@ export class EventStream {
     const { conn, latestHeight } = this.#options;
     const from = subscriber.from;
     // Every block above `last` is published after this point, so it is held, not lost.
-    const last = latestHeight();
+    const last = Math.max(latestHeight(), this.#publishedHeight);
     try {
       for (let height = from; height <= last && subscriber.socket.readyState === WebSocket.OPEN; height++) {
         const block = await query.getBlock(conn, height);
