@@ -187,6 +187,7 @@ function buildProgram(io: CliIo, secrets: string[]): Command {
     .option('--advertised-stream-url <url>', 'stream URL the API advertises (default: ws://<ws-host>:<ws-port>/api/v1/streams/valid_transactions)')
     .option('--max-block-size <n>', 'most transactions in one block', integerOption, 2000)
     .option('--body-limit <bytes>', 'largest request body; larger ones get 413', integerOption, 1024 * 1024)
+    .option('--shutdown-timeout <ms>', 'on SIGINT or SIGTERM, how long pending posts are committed before the rest are refused', integerOption, 10_000)
     .action(run(serveCommand));
   return program;
 }
@@ -298,6 +299,7 @@ interface ServeOptions extends GlobalOptions {
   advertisedStreamUrl?: string;
   maxBlockSize?: number;
   bodyLimit?: number;
+  shutdownTimeout?: number;
 }
 
 /**
@@ -318,15 +320,24 @@ async function serveCommand(conn: Connection, options: ServeOptions, io: CliIo):
     advertisedStreamUrl: options.advertisedStreamUrl,
     maxBlockSize: options.maxBlockSize,
     bodyLimit: options.bodyLimit,
+    shutdownTimeout: options.shutdownTimeout,
   }).catch((error: unknown) => {
     throw listenError(error, options) ?? error;
   });
   io.stderr.write(`chainstore node: API ${node.url}  stream ${node.streamUrl}  (${databaseLabel(conn)}; Ctrl-C stops it)\n`);
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
+    const stop = (received: NodeJS.Signals) => {
+      // A second signal, of either kind, meets Node's default and ends the process at once.
+      process.removeListener('SIGINT', stop);
+      process.removeListener('SIGTERM', stop);
+      resolve(received);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
   });
-  io.stderr.write(`chainstore node: ${signal}: finishing the block in flight and the pending posts\n`);
+  io.stderr.write(
+    `chainstore node: ${signal}: finishing the block in flight and the pending posts (a second signal stops at once; the next start repairs an unfinished commit)\n`,
+  );
   await node.close();
 }
 

@@ -7,8 +7,9 @@
  *
  * The reference is the library itself, not the driver's `serializeTransactionIntoCanonicalString`,
  * which first deep-copies with `clone`: that copy drops keys the object prototype also has
- * (`valueOf`, `toString`, `constructor`...), so for a transaction holding one the driver's id
- * is not BigchainDB's, which hashes every key. The node sides with BigchainDB.
+ * (`valueOf`, `toString`, `constructor`...). The driver's builders drop them from the data
+ * too, so its own ids stay right; a transaction made another way that holds one is hashed
+ * with every key, as BigchainDB hashes it.
  */
 import { expect } from 'chai';
 import fc from 'fast-check';

@@ -12,6 +12,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
+import { WebSocket } from 'ws';
 import { POSTGRES_URL, connectPostgres, skipWithoutPostgres, truncateAll } from '../support/postgres';
 import { NodeProcess, ROOT, cleanEnv, sleep } from './child';
 import { type Answer, type SignedTx, DriverConnection, keypair, output, postWithHttp, signedCreate, signedTransfer } from './signed';
@@ -202,6 +203,25 @@ describe('node: chainstore serve as a child process', () => {
           console.log(`      ${signal}: ${statuses.filter((s) => s === 202).length} answered 202, ${statuses.filter((s) => s === 503).length} answered 503`);
         });
       }
+
+      it('a second signal during the shutdown ends the node at once (the first one waits for a stalled stream client)', async () => {
+        const node = await spawnNode({ url: await engine.emptyLedger(), args: ['--shutdown-timeout', '5000'] });
+        await node.ready();
+        // A stream client that stops reading: the shutdown gives it a second to answer the
+        // close frame, which is the window for the second signal.
+        const client = new WebSocket(`ws://127.0.0.1:${node.wsPort}/api/v1/streams/valid_transactions`);
+        try {
+          await new Promise((opened, failed) => client.once('open', opened).once('error', failed));
+          (client as unknown as { _socket: { pause(): void } })._socket.pause();
+          node.child.kill('SIGTERM');
+          await until(() => node.stderr.includes('a second signal stops at once'), 'the shutdown message');
+          node.child.kill('SIGINT');
+          expect(await node.exited, node.output()).to.deep.equal({ code: null, signal: 'SIGINT' });
+        } finally {
+          client.terminate();
+        }
+        expectNoSecret(engine, node);
+      });
 
       it('a second node on a taken port exits 1 with one line saying which port is in use, and no stack trace', async () => {
         // The first node on a ledger of its own: on PostgreSQL, a second node on the same
