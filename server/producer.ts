@@ -57,8 +57,13 @@ export class BlockProducer {
   readonly #pending = new Map<string, Waiting>();
   #queue: Waiting[] = [];
   #latest: Block | null = null;
-  /** Posts being checked, announced with {@link announce}. */
-  #arriving = 0;
+  /**
+   * Posts being checked ({@link announce}), counted by the gathering they were announced in:
+   * a block waits for the posts already being checked when it began to gather, not for
+   * those that arrive meanwhile (under a steady stream of posts it would always wait).
+   */
+  readonly #arriving = new Map<number, number>();
+  #gathering = 0;
   #running: Promise<void> | null = null;
   #closing = false;
 
@@ -101,12 +106,15 @@ export class BlockProducer {
    * producer.submit(checked);
    */
   announce(): () => void {
-    this.#arriving += 1;
+    const gathering = this.#gathering;
+    this.#arriving.set(gathering, (this.#arriving.get(gathering) ?? 0) + 1);
     let done = false;
     return () => {
       if (done) return;
       done = true;
-      this.#arriving -= 1;
+      const left = this.#arriving.get(gathering)! - 1;
+      if (left === 0) this.#arriving.delete(gathering);
+      else this.#arriving.set(gathering, left);
     };
   }
 
@@ -162,18 +170,26 @@ export class BlockProducer {
 
   /**
    * Lets the posts on their way join the next block: those the server has read in this turn
-   * of the event loop, and, while posts are being checked ({@link announce}), those that
-   * will be submitted in the next few turns (their signatures come back from the thread
-   * pool), for at most {@link GATHER_MS}. On an engine whose commit blocks the event loop
+   * of the event loop, and those being checked when the gathering began ({@link announce}),
+   * which are submitted over the next few turns as their signatures come back from the
+   * thread pool; for at most {@link GATHER_MS}. On an engine whose commit blocks the event loop
    * (SQLite), blocks would otherwise hold only what was ready at the instant the previous
    * one ended, and a block's fixed cost (several ms on SQLite) would be shared by few.
    */
   async #gather(): Promise<void> {
     const deadline = performance.now() + GATHER_MS;
+    const began = this.#gathering;
+    this.#gathering += 1;
+    // Map keys are in insertion order, which is the order of gatherings: the first is the oldest.
+    const waitingFor = () => {
+      const oldest = this.#arriving.keys().next();
+      return !oldest.done && oldest.value <= began;
+    };
     do {
       await new Promise((resolve) => setImmediate(resolve));
-    } while (this.#arriving > 0 && this.#queue.length < this.#maxBlockSize && performance.now() < deadline);
+    } while (waitingFor() && this.#queue.length < this.#maxBlockSize && performance.now() < deadline);
   }
+
 
   async #produce(batch: Waiting[]): Promise<void> {
     let verdicts: (Rejection | null)[];

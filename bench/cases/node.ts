@@ -7,6 +7,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { loadavg } from 'node:os';
+import pino from 'pino';
 import { join } from 'node:path';
 import { query, type Connection } from '../../lib';
 import { startNode } from '../../server';
@@ -53,6 +54,27 @@ class LoadGenerator {
   }
 }
 
+/**
+ * The node's log, kept: its one line per block says how long the block's commitBlock took
+ * (`ms`), which tells how much of the node's time the database's commit is.
+ */
+class BlockLog {
+  readonly commitMs = new Map<number, number>();
+  readonly logger = pino({ level: 'info' }, {
+    write: (line: string) => {
+      const record = JSON.parse(line) as { msg?: string; height?: number; ms?: number };
+      if (record.msg === 'block committed' && record.height !== undefined && record.ms !== undefined) this.commitMs.set(record.height, record.ms);
+    },
+  });
+
+  /** Milliseconds spent in commitBlock for the blocks above `from` up to `to`. */
+  commitTime(from: number, to: number): number {
+    let total = 0;
+    for (let height = from + 1; height <= to; height += 1) total += this.commitMs.get(height) ?? 0;
+    return total;
+  }
+}
+
 const mean = (values: readonly number[]) => values.reduce((total, value) => total + value, 0) / Math.max(1, values.length);
 
 /** Sizes of the blocks committed above `from` up to `to`. */
@@ -74,7 +96,8 @@ export async function nodeSection(engines: readonly EngineName[], quick: boolean
     sizes = ready;
     for (const engine of engines) {
       const { conn, close } = await openLayer(engine);
-      const node = await startNode({ connection: conn, host: '127.0.0.1', port: 0, wsPort: 0, logger: false });
+      const log = new BlockLog();
+      const node = await startNode({ connection: conn, host: '127.0.0.1', port: 0, wsPort: 0, logger: log.logger });
       try {
         // The warm-up CREATEs: the node's code compiled and its caches filled before measuring.
         await load.ask<'done'>({ type: 'run', url: node.url, kind: 'warmup', clients: CLIENTS });
@@ -89,6 +112,7 @@ export async function nodeSection(engines: readonly EngineName[], quick: boolean
             throw new Error(`node bench on ${engine}: ${done.posted - done.committed} of ${done.posted} ${kind} posts were not committed: ${JSON.stringify(done.failures)}`);
           }
           const blocks = await blockSizes(conn, before, after);
+          const commitMs = log.commitTime(before, after);
           const tps = done.committed / done.seconds;
           const operation = kind === 'create' ? 'CREATE' : 'TRANSFER';
           rows.push({
@@ -99,6 +123,7 @@ export async function nodeSection(engines: readonly EngineName[], quick: boolean
             'p99 (ms)': round(percentile(done.latencies, 99)),
             blocks: blocks.length,
             'tx per block: mean / p50 / max': `${Math.round(mean(blocks))} / ${percentile(blocks, 50)} / ${Math.max(...blocks)}`,
+            'commitBlock: µs per tx / share of the run': `${Math.round((commitMs * 1000) / done.committed)} / ${Math.round((commitMs / (done.seconds * 1000)) * 100)}%`,
             'node CPU': `${Math.round(((used.user + used.system) / 1000 / (done.seconds * 1000)) * 100)}%`,
             'load generator CPU': `${Math.round((done.cpuMs / (done.seconds * 1000)) * 100)}%`,
             'load (1 min) before': round(load1, 2),
@@ -117,8 +142,8 @@ export async function nodeSection(engines: readonly EngineName[], quick: boolean
     id: 'node',
     title: 'Node: transactions committed over HTTP',
     method:
-      `The node (startNode, server/) on a fresh database: SQLite a file in a temporary folder with the embedded default's settings (WAL, synchronous FULL), PostgreSQL a database of its own. Another process posts transactions signed beforehand with the official driver (bigchaindb-driver) in \`mode=commit\` from ${CLIENTS} concurrent keep-alive HTTP clients: ${warmup.toLocaleString('en')} warm-up CREATEs (not measured), then ${creates.toLocaleString('en')} CREATEs (${sizes.createBytes} bytes of JSON each on average: asset data and metadata, as in BigchainDB's tests), then as many TRANSFERs (${sizes.transferBytes} bytes), each spending the output of one of those committed CREATEs. Owners: ${OWNERS.toLocaleString('en')} Ed25519 keys. tx/s: committed posts over the time from the first post to the last answer; latency: from a post sent to its 202 answer (its block committed). CPU: process time over wall time (100% = one of the machine's cores).`,
-    columns: ['engine', 'transactions', 'tx/s', 'p50 (ms)', 'p99 (ms)', 'blocks', 'tx per block: mean / p50 / max', 'node CPU', 'load generator CPU', 'load (1 min) before'],
+      `The node (startNode, server/) on a fresh database: SQLite a file in a temporary folder with the embedded default's settings (WAL, synchronous FULL), PostgreSQL a database of its own. Another process posts transactions signed beforehand with the official driver (bigchaindb-driver) in \`mode=commit\` from ${CLIENTS} concurrent keep-alive HTTP clients: ${warmup.toLocaleString('en')} warm-up CREATEs (not measured), then ${creates.toLocaleString('en')} CREATEs (${sizes.createBytes} bytes of JSON each on average: asset data and metadata, as in BigchainDB's tests), then as many TRANSFERs (${sizes.transferBytes} bytes), each spending the output of one of those committed CREATEs. Owners: ${OWNERS.toLocaleString('en')} Ed25519 keys. tx/s: committed posts over the time from the first post to the last answer; latency: from a post sent to its 202 answer (its block committed). CPU: process time over wall time (100% = one of the machine's cores). commitBlock: the time the node's block log reports for each block's \`query.commitBlock\`, per committed transaction and as a share of the run's wall time (on SQLite the commit runs on the event loop, so that share is time nothing else runs).`,
+    columns: ['engine', 'transactions', 'tx/s', 'p50 (ms)', 'p99 (ms)', 'blocks', 'tx per block: mean / p50 / max', 'commitBlock: µs per tx / share of the run', 'node CPU', 'load generator CPU', 'load (1 min) before'],
     rows,
     targets,
     notes: [
