@@ -31,9 +31,6 @@ export interface ProducerOptions {
   readonly onError?: (error: unknown, height: number) => void;
 }
 
-/** Longest a block waits for posts being checked to join it, in ms (see `#gather`). */
-const GATHER_MS = 10;
-
 interface Waiting {
   readonly checked: CheckedTransaction;
   readonly settle: (outcome: Outcome) => void;
@@ -57,13 +54,6 @@ export class BlockProducer {
   readonly #pending = new Map<string, Waiting>();
   #queue: Waiting[] = [];
   #latest: Block | null = null;
-  /**
-   * Posts being checked ({@link announce}), counted by the gathering they were announced in:
-   * a block waits for the posts already being checked when it began to gather, not for
-   * those that arrive meanwhile (under a steady stream of posts it would always wait).
-   */
-  readonly #arriving = new Map<number, number>();
-  #gathering = 0;
   #running: Promise<void> | null = null;
   #closing = false;
 
@@ -93,29 +83,6 @@ export class BlockProducer {
   /** Transactions submitted and not yet committed or dropped. */
   get pendingCount(): number {
     return this.#pending.size;
-  }
-
-  /**
-   * Tells the producer that a post is being checked and may be submitted soon, so that the
-   * block being gathered waits for it a moment. Call the returned function once the post is
-   * submitted or refused (calling it again does nothing).
-   *
-   * @example
-   * const arrived = producer.announce();
-   * try { checked = await check(body); } finally { arrived(); }
-   * producer.submit(checked);
-   */
-  announce(): () => void {
-    const gathering = this.#gathering;
-    this.#arriving.set(gathering, (this.#arriving.get(gathering) ?? 0) + 1);
-    let done = false;
-    return () => {
-      if (done) return;
-      done = true;
-      const left = this.#arriving.get(gathering)! - 1;
-      if (left === 0) this.#arriving.delete(gathering);
-      else this.#arriving.set(gathering, left);
-    };
   }
 
   /** Whether a transaction with this id is pending (BigchainDB: "Tx already exists in cache"). */
@@ -159,7 +126,9 @@ export class BlockProducer {
   async #run(): Promise<void> {
     try {
       while (this.#queue.length) {
-        await this.#gather();
+        // Let the posts already read by the server join this block: on an engine that
+        // answers at once (SQLite), the first post would otherwise make a block of its own.
+        await new Promise((resolve) => setImmediate(resolve));
         const batch = this.#queue.splice(0, this.#maxBlockSize);
         await this.#produce(batch);
       }
@@ -167,29 +136,6 @@ export class BlockProducer {
       this.#running = null;
     }
   }
-
-  /**
-   * Lets the posts on their way join the next block: those the server has read in this turn
-   * of the event loop, and those being checked when the gathering began ({@link announce}),
-   * which are submitted over the next few turns as their signatures come back from the
-   * thread pool; for at most {@link GATHER_MS}. On an engine whose commit blocks the event loop
-   * (SQLite), blocks would otherwise hold only what was ready at the instant the previous
-   * one ended, and a block's fixed cost (several ms on SQLite) would be shared by few.
-   */
-  async #gather(): Promise<void> {
-    const deadline = performance.now() + GATHER_MS;
-    const began = this.#gathering;
-    this.#gathering += 1;
-    // Map keys are in insertion order, which is the order of gatherings: the first is the oldest.
-    const waitingFor = () => {
-      const oldest = this.#arriving.keys().next();
-      return !oldest.done && oldest.value <= began;
-    };
-    do {
-      await new Promise((resolve) => setImmediate(resolve));
-    } while (waitingFor() && this.#queue.length < this.#maxBlockSize && performance.now() < deadline);
-  }
-
 
   async #produce(batch: Waiting[]): Promise<void> {
     let verdicts: (Rejection | null)[];

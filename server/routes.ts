@@ -136,8 +136,6 @@ async function postTransaction(request: FastifyRequest, reply: FastifyReply, con
     return reply.code(400).send({ message: NOT_JSON });
   }
   let checked;
-  // The block being gathered waits a moment for a post whose checks are running.
-  const arrived = producer.announce();
   try {
     checked = checkTransaction(body);
     const verdict = await admission.check(checked);
@@ -145,9 +143,6 @@ async function postTransaction(request: FastifyRequest, reply: FastifyReply, con
   } catch (error) {
     if (error instanceof Rejection) return sendError(reply, error.status, error.httpMessage);
     throw error;
-  } finally {
-    // Nothing is awaited from here to the submit: the producer cannot gather in between.
-    arrived();
   }
   // Tendermint's answer to a transaction already in its mempool.
   if (producer.isPending(checked.tx.id)) return sendError(reply, 400, 'Internal error - Tx already exists in cache');
