@@ -112,6 +112,14 @@ for (const engine of ENGINES) {
       await engine.available.call(this);
     });
 
+    // A run cut short by mocha's timeout leaves its node running (the test's promise is
+    // abandoned, not cancelled), and a node left on the ledger would disturb every later
+    // spec that uses the same database.
+    after(async () => {
+      for (const node of live) if (node.running) await node.signal('SIGKILL');
+      live.clear();
+    });
+
     it(`keeps every commit-mode 202 and every ledger invariant through ${KILLS} kills, and a re-post of each unanswered transaction stores it once`, async () => {
       const result = await runNodeCrashes(engine, KILLS, SEED, VERBOSE ? (line) => console.log(`      ${line}`) : () => undefined);
       console.log(
@@ -126,6 +134,9 @@ for (const engine of ENGINES) {
     });
   });
 }
+
+/** Every node process a run started that may still be running, for the `after` hook. */
+const live = new Set<NodeProcess>();
 
 async function runNodeCrashes(engine: Engine, kills: number, seed = Math.floor(Math.random() * 2 ** 31), log: (line: string) => void): Promise<RunResult> {
   const started = Date.now();
@@ -145,6 +156,7 @@ async function runNodeCrashes(engine: Engine, kills: number, seed = Math.floor(M
   try {
     for (let life = 0; life <= kills && result.problems.length === 0; life++) {
       node = await NodeProcess.start({ url: ledger.url, ...ports });
+      live.add(node);
       ports = { port: node.port, wsPort: node.wsPort };
       await node.ready(60_000);
       if (node.stdoutLines.some((line) => line.includes('rolled back a commit'))) result.rollbacks++;
