@@ -31,6 +31,9 @@ export interface ProducerOptions {
   readonly onError?: (error: unknown, height: number) => void;
 }
 
+/** How many committed ids the cache keeps (Tendermint's mempool cache holds 10,000). */
+const CACHE_SIZE = 10_000;
+
 interface Waiting {
   readonly checked: CheckedTransaction;
   readonly settle: (outcome: Outcome) => void;
@@ -52,6 +55,8 @@ export class BlockProducer {
   readonly #onError: ProducerOptions['onError'];
   /** Submitted and not yet settled, by id: the node's mempool. */
   readonly #pending = new Map<string, Waiting>();
+  /** Ids of the latest committed transactions, oldest first, at most {@link CACHE_SIZE}. */
+  readonly #recentlyCommitted = new Set<string>();
   #queue: Waiting[] = [];
   #latest: Block | null = null;
   #running: Promise<void> | null = null;
@@ -85,9 +90,15 @@ export class BlockProducer {
     return this.#pending.size;
   }
 
-  /** Whether a transaction with this id is pending (BigchainDB: "Tx already exists in cache"). */
-  isPending(id: string): boolean {
-    return this.#pending.has(id);
+  /**
+   * Whether a transaction with this id is pending or was committed recently: Tendermint's
+   * mempool cache, whose answer BigchainDB passes on as "Tx already exists in cache". The
+   * committed ones count too because a post's ledger check may have read the ledger just
+   * before the same transaction, posted twice at once, was committed: without them the second
+   * would pass and be dropped from its block (500) although the transaction is stored.
+   */
+  inCache(id: string): boolean {
+    return this.#pending.has(id) || this.#recentlyCommitted.has(id);
   }
 
   /**
@@ -189,6 +200,7 @@ export class BlockProducer {
       }
     }
     this.#latest = block;
+    for (const id of ids) this.#remember(id);
     for (const waiting of accepted) this.#settle(waiting, { status: 'committed', height: block.height });
     this.#onBlock?.(block, txs, performance.now() - started);
   }
@@ -200,6 +212,11 @@ export class BlockProducer {
     } catch {
       return false;
     }
+  }
+
+  #remember(id: string): void {
+    this.#recentlyCommitted.add(id);
+    if (this.#recentlyCommitted.size > CACHE_SIZE) this.#recentlyCommitted.delete(this.#recentlyCommitted.values().next().value as string);
   }
 
   #fail(batch: readonly Waiting[], error: unknown): void {

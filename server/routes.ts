@@ -144,8 +144,8 @@ async function postTransaction(request: FastifyRequest, reply: FastifyReply, con
     if (error instanceof Rejection) return sendError(reply, error.status, error.httpMessage);
     throw error;
   }
-  // Tendermint's answer to a transaction already in its mempool.
-  if (producer.isPending(checked.tx.id)) return sendError(reply, 400, 'Internal error - Tx already exists in cache');
+  // Tendermint's answer to a transaction already in its mempool cache.
+  if (producer.inCache(checked.tx.id)) return sendError(reply, 400, 'Internal error - Tx already exists in cache');
   const outcome = producer.submit(checked);
   if ((args.mode ?? 'async') !== 'commit') return reply.code(202).send(body);
   const settled = await outcome;

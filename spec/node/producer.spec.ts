@@ -93,6 +93,20 @@ for (const engine of NODE_ENGINES) {
       for (const tx of txs) expect(inChain.filter((id) => id === tx.id)).to.have.length(1);
     });
 
+    it('of one transaction posted several times at once (checked against the ledger together), commits one and refuses the others', async () => {
+      const tx = create(bob, 9000);
+      const answers = await Promise.all(Array.from({ length: 4 }, () => post(node.url, tx)));
+      expect(answers.filter((answer) => answer.status === 202)).to.have.length(1);
+      for (const answer of answers.filter((each) => each.status !== 202)) {
+        expect(answer.status).to.equal(400);
+        expect(answer.body.message).to.be.oneOf([
+          'Internal error - Tx already exists in cache',
+          `Invalid transaction (DuplicateTransaction): transaction \`${tx.id}\` already exists`,
+        ]);
+      }
+      expect(await query.getBlockWithTransaction(node.connection, tx.id)).to.have.length(1);
+    });
+
     it('refuses a re-post while the first is pending with Tendermint\'s "Tx already exists in cache"', async () => {
       // Many async posts keep the producer busy; the last one is re-posted at once.
       const txs = Array.from({ length: 300 }, (_, n) => create(bob, 5000 + n));
