@@ -9,7 +9,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { loadavg } from 'node:os';
 import pino from 'pino';
 import { join } from 'node:path';
-import { query, type Connection } from '../../lib';
+import { query } from '../../lib';
 import { startNode } from '../../server';
 import { type EngineName, openLayer } from '../support/engines';
 import { percentile, round } from '../support/measure';
@@ -55,34 +55,32 @@ class LoadGenerator {
 }
 
 /**
- * The node's log, kept: its one line per block says how long the block's commitBlock took
- * (`ms`), which tells how much of the node's time the database's commit is.
+ * The node's log, kept: its one line per block says how many transactions the block holds
+ * and how long its commitBlock took (`ms`), which tells how much of the node's time the
+ * database's commit is.
  */
 class BlockLog {
-  readonly commitMs = new Map<number, number>();
+  readonly #blocks = new Map<number, { transactions: number; ms: number }>();
   readonly logger = pino({ level: 'info' }, {
     write: (line: string) => {
-      const record = JSON.parse(line) as { msg?: string; height?: number; ms?: number };
-      if (record.msg === 'block committed' && record.height !== undefined && record.ms !== undefined) this.commitMs.set(record.height, record.ms);
+      const record = JSON.parse(line) as { msg?: string; height?: number; transactions?: number; ms?: number };
+      if (record.msg === 'block committed') this.#blocks.set(record.height!, { transactions: record.transactions!, ms: record.ms! });
     },
   });
 
-  /** Milliseconds spent in commitBlock for the blocks above `from` up to `to`. */
-  commitTime(from: number, to: number): number {
-    let total = 0;
-    for (let height = from + 1; height <= to; height += 1) total += this.commitMs.get(height) ?? 0;
-    return total;
+  /** The blocks above `from` up to `to`, as logged. */
+  between(from: number, to: number): { transactions: number; ms: number }[] {
+    const blocks = [];
+    for (let height = from + 1; height <= to; height += 1) {
+      const block = this.#blocks.get(height);
+      if (!block) throw new Error(`block ${height} was committed but not logged`);
+      blocks.push(block);
+    }
+    return blocks;
   }
 }
 
 const mean = (values: readonly number[]) => values.reduce((total, value) => total + value, 0) / Math.max(1, values.length);
-
-/** Sizes of the blocks committed above `from` up to `to`. */
-async function blockSizes(conn: Connection, from: number, to: number): Promise<number[]> {
-  const sizes: number[] = [];
-  for (let height = from + 1; height <= to; height += 1) sizes.push((await query.getBlock(conn, height))?.transactions.length ?? 0);
-  return sizes;
-}
 
 export async function nodeSection(engines: readonly EngineName[], quick: boolean): Promise<Section> {
   const creates = quick ? 3_000 : 30_000;
@@ -111,8 +109,9 @@ export async function nodeSection(engines: readonly EngineName[], quick: boolean
           if (done.committed !== done.posted) {
             throw new Error(`node bench on ${engine}: ${done.posted - done.committed} of ${done.posted} ${kind} posts were not committed: ${JSON.stringify(done.failures)}`);
           }
-          const blocks = await blockSizes(conn, before, after);
-          const commitMs = log.commitTime(before, after);
+          const logged = log.between(before, after);
+          const blocks = logged.map((block) => block.transactions);
+          const commitMs = logged.reduce((total, block) => total + block.ms, 0);
           const tps = done.committed / done.seconds;
           const operation = kind === 'create' ? 'CREATE' : 'TRANSFER';
           rows.push({
