@@ -57,6 +57,8 @@ import { POSTGRES_URL, skipWithoutPostgres } from '../support/postgres';
 const SCALE = Math.max(1, Number(process.env.CHAINSTORE_FUZZ_SCALE) || 1);
 const RUNS: Record<Category, number> = { structure: 30 * SCALE, range: 8 * SCALE, json: 12 * SCALE };
 const INJECTION_RUNS = 12 * SCALE;
+/** Longest one run of a property may take (ms); a run takes well under a second. */
+const RUN_TIMEOUT = 20_000;
 
 type AnyGeneric = (conn: Connection, ...args: unknown[]) => unknown;
 const generics = query as unknown as Record<string, AnyGeneric>;
@@ -134,7 +136,9 @@ async function snapshot(conn: Connection, quick = false): Promise<Snapshot> {
  * what was broken.
  */
 async function checkProperty<T extends [unknown, ...unknown[]]>(property: fc.IAsyncProperty<T>, params: fc.Parameters<T>): Promise<void> {
-  const details = await fc.check(property, { ...params, endOnFailure: true });
+  // A run that hangs fails on its own, naming its input and the seed, before mocha's timeout
+  // would end the test with neither (a CI run once timed out here and could not be replayed).
+  const details = await fc.check(property, { timeout: RUN_TIMEOUT, ...params, endOnFailure: true });
   if (!details.failed) return;
   const values = (details.counterexample ?? []).map((value) => {
     const text = printable(fc.stringify(value));
