@@ -53,4 +53,7 @@ export type {
 } from './model';
 export type { TxidsFilter, TextSearchOptions, TextSearchResult, UtxoFilter } from './query';
 export { TABLES } from './tables';
+export { canonicalJson } from './canonical';
+export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './pages';
+export type { LedgerEntry, ListRecordsOptions, RecordPage, TableRecords } from './pages';
 export type { TableName } from './tables';

@@ -8,6 +8,8 @@
 import type { Connection } from './connection';
 import { type GenericSignature, defineInterface, generic, rejectAsync } from './dispatch';
 import { ValidationError } from './errors';
+import { type ListRecordsOptions, MAX_PAGE_SIZE, type RecordPage } from './pages';
+import { TABLES, type TableName, isTableName } from './tables';
 import {
   type AbciChain,
   type Asset,
@@ -544,6 +546,44 @@ export const commitBlock = declare<(conn: Connection, block: Block, txs: Transac
   },
 );
 
+// ---------------------------------------------------------------------------
+// Whole tables
+// ---------------------------------------------------------------------------
+
+/**
+ * One page of every record of `table`, for reading a whole ledger (export, migration, a
+ * checksum). Transactions come in the order they were written (the order `getTxidsFiltered`
+ * and `lastTx` follow); the other tables in an order the engine chooses (its key's, or write
+ * order), the same from one page to the next. Pass the page's `next` as
+ * `after` for the following page, until it is null. A page reflects the table when it is
+ * read: records written meanwhile after the cursor's position show in later pages.
+ *
+ * @example
+ * let after: string | null = null;
+ * do {
+ *   const page = await query.listRecords(conn, 'transactions', { after, limit: 1000 });
+ *   for (const tx of page.records) console.log(tx.id);
+ *   after = page.next;
+ * } while (after);
+ */
+export const listRecords = declare<(conn: Connection, table: TableName, options?: ListRecordsOptions) => Promise<RecordPage>>(
+  'listRecords',
+  (_c, table, options) => {
+    checkArgument('table', isTableName(table), table, `one of ${TABLES.join(', ')}`);
+    checkOptions('options', options);
+    checkKnownKeys('options', options, ['after', 'limit']);
+    const after = options?.after;
+    checkArgument('options.after', after === undefined || after === null || typeof after === 'string', after, "the 'next' cursor of a page, or null");
+    const limit = options?.limit;
+    checkArgument(
+      'options.limit',
+      limit === undefined || (Number.isSafeInteger(limit) && limit >= 1 && limit <= MAX_PAGE_SIZE),
+      limit,
+      `an integer from 1 to ${MAX_PAGE_SIZE}`,
+    );
+  },
+);
+
 defineInterface('query', {
   writeTransaction, writeTransactions, getTransaction, getTransactions, deleteTransactions,
   getTxidsFiltered, getSpent, getSpendingTransactions, getOwnedIds, getAssetTokensForPublicKey,
@@ -552,5 +592,5 @@ defineInterface('query', {
   storeUnspentOutputs, deleteUnspentOutputs, getUnspentOutputs,
   storePreCommitState, getPreCommitState, storeValidatorSet, deleteValidatorSet, getValidatorSet,
   storeElection, storeElections, deleteElections, getElection,
-  storeAbciChain, deleteAbciChain, getLatestAbciChain, commitBlock,
+  storeAbciChain, deleteAbciChain, getLatestAbciChain, commitBlock, listRecords,
 });

@@ -2,56 +2,15 @@
  * How BigchainDB names and signs a transaction: the canonical serialization, the sha3-256
  * id, the message each input signs, and the chained app hash of a block.
  *
- * The serializer writes byte for byte what the driver's (`json-stable-stringify` with the
- * driver's key comparator) writes, so what the node hashes is what the driver hashed:
- * spec/node/hashing.spec.ts compares the two on random JSON values and on transactions the
- * driver signed. It is written out here because it runs twice for every post and the
- * library, built for options the driver does not use, costs four times as much.
+ * The serializer is the package's `canonicalJson`, which writes byte for byte what the
+ * driver's (`json-stable-stringify` with the driver's key comparator) writes, so what the node
+ * hashes is what the driver hashed: spec/node/hashing.spec.ts compares the two on random JSON
+ * values and on transactions the driver signed.
  */
 import { createHash } from 'node:crypto';
-import type { OutputRef, Transaction } from '../lib';
+import { type OutputRef, type Transaction, canonicalJson } from '../lib';
 
-/**
- * The canonical form BigchainDB hashes: keys sorted, no spaces, raw UTF-8 characters.
- *
- * @throws {TypeError} for a value with no JSON form (undefined, a function)
- * @example
- * canonicalJson({ b: 1, a: 'é' });   // '{"a":"é","b":1}'
- */
-export function canonicalJson(value: unknown): string {
-  const text = serialize(value);
-  if (text === undefined) throw new TypeError('value has no JSON form');
-  return text;
-}
-
-/**
- * json-stable-stringify's rules: `toJSON` first; primitives as JSON.stringify writes them;
- * an array's items with `null` for those that have no JSON form; an object's keys in the
- * driver's order (`a.key > b.key`, which for distinct keys is the default sort's UTF-16
- * order), skipping those whose value has no JSON form.
- */
-function serialize(value: unknown): string | undefined {
-  if (value && typeof (value as { toJSON?: unknown }).toJSON === 'function') value = (value as { toJSON(): unknown }).toJSON();
-  if (typeof value !== 'object' || value === null) return JSON.stringify(value);
-  if (Array.isArray(value)) {
-    let out = '[';
-    for (let index = 0; index < value.length; index += 1) {
-      if (index > 0) out += ',';
-      out += serialize(value[index]) ?? 'null';
-    }
-    return `${out}]`;
-  }
-  const record = value as Record<string, unknown>;
-  const keys = Object.keys(record).sort();
-  let out = '{';
-  for (const key of keys) {
-    const item = serialize(record[key]);
-    if (item === undefined) continue;
-    if (out.length > 1) out += ',';
-    out += `${JSON.stringify(key)}:${item}`;
-  }
-  return `${out}}`;
-}
+export { canonicalJson };
 
 /**
  * sha3-256 of the UTF-8 bytes of `text`, in lower-case hex. Callers refuse strings with lone

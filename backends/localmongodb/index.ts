@@ -17,10 +17,12 @@ import * as schema from '../../lib/schema';
 import { adminHandlers, mongoCapabilities } from './admin';
 import { changefeedHandlers } from './changefeed';
 import { MongoConnection } from './connection';
+import { pageHandlers } from './pages';
 import { queryHandlers } from './query';
 import { schemaHandlers } from './schema';
 
 registerHandlers(MongoConnection, query, queryHandlers);
+registerHandlers(MongoConnection, query, pageHandlers);
 registerHandlers(MongoConnection, schema, schemaHandlers);
 registerHandlers(MongoConnection, changefeed, changefeedHandlers);
 registerHandlers(MongoConnection, admin, adminHandlers);

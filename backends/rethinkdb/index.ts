@@ -19,10 +19,12 @@ import * as schema from '../../lib/schema';
 import { adminHandlers, rethinkCapabilities } from './admin';
 import { changefeedHandlers } from './changefeed';
 import { RethinkConnection } from './connection';
+import { pageHandlers } from './pages';
 import { queryHandlers } from './query';
 import { schemaHandlers } from './schema';
 
 registerHandlers(RethinkConnection, query, queryHandlers);
+registerHandlers(RethinkConnection, query, pageHandlers);
 registerHandlers(RethinkConnection, schema, schemaHandlers);
 registerHandlers(RethinkConnection, changefeed, changefeedHandlers);
 registerHandlers(RethinkConnection, admin, adminHandlers);

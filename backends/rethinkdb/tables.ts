@@ -100,6 +100,8 @@ export const TABLE_DEFINITIONS: Readonly<Record<StoredTable, TableDefinition>> =
       // getTxidsFiltered: one asset's transactions in write order. (Databases made by an
       // earlier version also have `asset_seq`, [asset_id, ...seq], which is no longer used.)
       { name: 'asset_order', key: (row) => [row('asset_id'), stampOrder(row)] },
+      // listRecords: every transaction in write order.
+      { name: 'write_order', key: (row) => stampOrder(row) },
       // getOwnedIds: every public key of every output.
       { name: 'owners', key: (row) => row('owners'), multi: true },
       // getAssetTokensForPublicKey: [asset id, key] of each output owned by that key alone.

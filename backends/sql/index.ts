@@ -15,6 +15,7 @@ import * as query from '../../lib/query';
 import * as schema from '../../lib/schema';
 import { sqlAdminHandlers } from './admin';
 import { SqlConnection } from './connection';
+import { sqlPageHandlers } from './pages';
 import { sqlQueryHandlers } from './query';
 
 export { SqlConnection, bool } from './connection';
@@ -24,6 +25,7 @@ export type { Row } from './connection';
 /** Registers the family's handlers for SqlConnection (idempotent). */
 export function registerSqlFamily(): void {
   registerHandlers(SqlConnection, query, sqlQueryHandlers);
+  registerHandlers(SqlConnection, query, sqlPageHandlers);
   registerHandlers(SqlConnection, admin, sqlAdminHandlers);
 }
 

@@ -5,9 +5,10 @@
  */
 import type { HandlerMap } from '../../lib/dispatch';
 import { DuplicateKeyError, chainIdTaken, heightExists } from '../../lib/errors';
-import { type Block, type Transaction, type Utxo, inOrderOf } from '../../lib/model';
+import { type Block, type Transaction, inOrderOf } from '../../lib/model';
 import type * as query from '../../lib/query';
-import { type Row, type SqlConnection, bool } from './connection';
+import type { Row, SqlConnection } from './connection';
+import { toRecord } from './records';
 import {
   INSERT_BLOCK,
   UPSERT_ABCI_CHAIN,
@@ -17,7 +18,7 @@ import {
   UTXO_COLUMNS,
 } from './statements';
 
-const bodies = (conn: SqlConnection, rows: Row[]) => rows.map((row) => conn.fromJson(row.body) as Transaction);
+const bodies = (conn: SqlConnection, rows: Row[]) => rows.map((row) => toRecord.transactions(conn, row));
 
 async function transactionsWhere(conn: SqlConnection, what: string, condition: string, params: unknown[]): Promise<Transaction[]> {
   return bodies(conn, await conn.rows(what, `SELECT body FROM transactions WHERE ${condition} ORDER BY seq`, params));
@@ -30,15 +31,14 @@ function namedBy(conn: SqlConnection, table: 'outputs' | 'spends', where: string
 }
 
 function toBlock(conn: SqlConnection, row: Row | undefined): Block | null {
-  if (!row) return null;
-  return { height: Number(row.height), app_hash: row.app_hash as string, transactions: conn.fromJson(row.transactions) as string[] };
+  return row ? toRecord.blocks(conn, row) : null;
 }
 
 /** The family's query handlers, registered for SqlConnection. */
 export const sqlQueryHandlers: HandlerMap<typeof query, typeof SqlConnection> = {
   async getTransaction(conn, id) {
     const [row] = await conn.rows('get transaction', 'SELECT body FROM transactions WHERE id = ?', [id]);
-    return row ? (conn.fromJson(row.body) as Transaction) : null;
+    return row ? toRecord.transactions(conn, row) : null;
   },
 
   async getTransactions(conn, ids) {
@@ -80,19 +80,19 @@ export const sqlQueryHandlers: HandlerMap<typeof query, typeof SqlConnection> = 
 
   async getAsset(conn, id) {
     const [row] = await conn.rows('get asset', 'SELECT id, data FROM assets WHERE id = ?', [id]);
-    return row ? { id: row.id as string, data: conn.fromJson(row.data) as never } : null;
+    return row ? toRecord.assets(conn, row) : null;
   },
 
   async getAssets(conn, ids) {
     if (ids.length === 0) return [];
     const rows = await conn.rows('get assets', `SELECT id, data FROM assets WHERE ${conn.inList('id')}`, [conn.listParam(ids)]);
-    return inOrderOf(ids, new Map(rows.map((r) => [r.id as string, { id: r.id as string, data: conn.fromJson(r.data) as never }])));
+    return inOrderOf(ids, new Map(rows.map((r) => [r.id as string, toRecord.assets(conn, r)])));
   },
 
   async getMetadata(conn, ids) {
     if (ids.length === 0) return [];
     const rows = await conn.rows('get metadata', `SELECT id, metadata FROM metadata WHERE ${conn.inList('id')}`, [conn.listParam(ids)]);
-    return inOrderOf(ids, new Map(rows.map((r) => [r.id as string, { id: r.id as string, metadata: conn.fromJson(r.metadata) as never }])));
+    return inOrderOf(ids, new Map(rows.map((r) => [r.id as string, toRecord.metadata(conn, r)])));
   },
 
   async storeBlock(conn, block) {
@@ -136,7 +136,7 @@ export const sqlQueryHandlers: HandlerMap<typeof query, typeof SqlConnection> = 
       `SELECT ${UTXO_COLUMNS} FROM utxos u${where} ORDER BY u.transaction_id, u.output_index`,
       conditions.map(([, param]) => param),
     );
-    return rows.map((r) => ({ ...r, output_index: Number(r.output_index) }) as Utxo);
+    return rows.map((r) => toRecord.utxos(conn, r));
   },
 
   async storePreCommitState(conn, state) {
@@ -145,7 +145,7 @@ export const sqlQueryHandlers: HandlerMap<typeof query, typeof SqlConnection> = 
 
   async getPreCommitState(conn) {
     const [row] = await conn.rows('get pre-commit state', 'SELECT height, transactions FROM pre_commit WHERE id = 1');
-    return row ? { height: Number(row.height), transactions: conn.fromJson(row.transactions) as string[] } : null;
+    return row ? toRecord.pre_commit(conn, row) : null;
   },
 
   async storeValidatorSet(conn, set) {
@@ -161,7 +161,7 @@ export const sqlQueryHandlers: HandlerMap<typeof query, typeof SqlConnection> = 
       height === undefined
         ? await conn.rows('get validator set', 'SELECT height, validators FROM validators ORDER BY height DESC LIMIT 1')
         : await conn.rows('get validator set', 'SELECT height, validators FROM validators WHERE height <= ? ORDER BY height DESC LIMIT 1', [height]);
-    return row ? { height: Number(row.height), validators: conn.fromJson(row.validators) as never[] } : null;
+    return row ? toRecord.validators(conn, row) : null;
   },
 
   async storeElection(conn, electionId, height, isConcluded) {
@@ -182,7 +182,7 @@ export const sqlQueryHandlers: HandlerMap<typeof query, typeof SqlConnection> = 
       'SELECT election_id, height, is_concluded FROM elections WHERE election_id = ? ORDER BY height DESC LIMIT 1',
       [electionId],
     );
-    return row ? { election_id: row.election_id as string, height: Number(row.height), is_concluded: bool(row.is_concluded) } : null;
+    return row ? toRecord.elections(conn, row) : null;
   },
 
   async storeAbciChain(conn, height, chainId, isSynced = true) {
@@ -201,6 +201,6 @@ export const sqlQueryHandlers: HandlerMap<typeof query, typeof SqlConnection> = 
 
   async getLatestAbciChain(conn) {
     const [row] = await conn.rows('get latest abci chain', 'SELECT height, chain_id, is_synced FROM abci_chains ORDER BY height DESC LIMIT 1');
-    return row ? { height: Number(row.height), chain_id: row.chain_id as string, is_synced: bool(row.is_synced) } : null;
+    return row ? toRecord.abci_chains(conn, row) : null;
   },
 };

@@ -26,6 +26,7 @@ import { describeCommit } from './commit';
 import { type ConformanceFactory, useBackend } from './context';
 import { describeInjection } from './injection';
 import { describeLookups } from './lookups';
+import { describePages } from './pages';
 import { describeSearch } from './search';
 import { describeState } from './state';
 import { describeTransactions } from './transactions';
@@ -49,6 +50,7 @@ export function runConformance(factory: ConformanceFactory): void {
     describeBlocks(ctx);
     describeUtxos(ctx);
     describeState(ctx);
+    describePages(ctx);
     describeCommit(ctx);
     describeChangefeed(ctx);
     describeValidation(ctx);
