@@ -19,6 +19,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { Command, CommanderError } from 'commander';
+import { addLedgerCommands } from './cli-ledger';
 import type { RecoveryReport } from './ledger';
 import type { PreCommitState } from './model';
 import { type Connection, ChainstoreError, TABLES, admin, connect, recover, schema, query } from './index';
@@ -36,6 +37,9 @@ export interface CliIo {
 /** Anything text can be written to (a stream, or a test's collector). */
 export interface TextSink {
   write(text: string): unknown;
+  /** True for a terminal (progress is then a bar, not lines). */
+  isTTY?: boolean;
+  columns?: number;
 }
 
 /** The exit codes of the command. */
@@ -112,7 +116,12 @@ function redacting(io: CliIo, secrets: readonly string[]): CliIo {
   return {
     ...io,
     stdout: { write: (text: string) => io.stdout.write(redact(text, secrets)) },
-    stderr: { write: (text: string) => io.stderr.write(redact(text, secrets)) },
+    stderr: {
+      write: (text: string) => io.stderr.write(redact(text, secrets)),
+      // What a progress bar asks of its stream: whether it is a terminal, and how wide.
+      isTTY: (io.stderr as { isTTY?: boolean }).isTTY,
+      columns: (io.stderr as { columns?: number }).columns,
+    },
   };
 }
 
@@ -137,7 +146,8 @@ Environment:
   command lines are visible to other users of the machine.
 
 Exit codes:
-  0 success, 1 operation or backend failure, 2 usage or configuration error,
+  0 success, 1 operation or backend failure (for import and migrate: or the copy's
+  checksums differ from its source's), 2 usage or configuration error,
   3 recover refused to repair the database (it needs a human).
 `;
 
@@ -145,7 +155,7 @@ type Action = (conn: Connection, options: GlobalOptions & Record<string, unknown
 
 function buildProgram(io: CliIo, secrets: string[]): Command {
   const program = new Command('chainstore')
-    .description('Create, inspect, repair and drop a chainstore database.')
+    .description('Create, inspect, repair, drop, export, import and migrate a chainstore database.')
     .version(packageVersion(), '-V, --version')
     .option('--backend <name>', 'backend to use (sqlite, postgres, localmongodb, rethinkdb, ...)')
     .option('--url <url>', "database URL in the engine's own form, e.g. sqlite:///var/lib/node/chain.db")
@@ -189,26 +199,32 @@ function buildProgram(io: CliIo, secrets: string[]): Command {
     .option('--body-limit <bytes>', 'largest request body; larger ones get 413', integerOption, 1024 * 1024)
     .option('--shutdown-timeout <ms>', 'on SIGINT or SIGTERM, how long pending posts are committed before the rest are refused', integerOption, 10_000)
     .action(run(serveCommand));
+  addLedgerCommands(program, {
+    stdout: io.stdout,
+    stderr: io.stderr,
+    json: (command) => Boolean(command.optsWithGlobals<GlobalOptions>().json),
+    withDatabase: (url, work) => {
+      const options = url === undefined ? program.opts<GlobalOptions>() : { url };
+      return withConnection(options, io, secrets, work);
+    },
+  });
   return program;
 }
 
-async function withConnection(
-  options: GlobalOptions,
-  io: CliIo,
-  secrets: string[],
-  work: (conn: Connection) => Promise<void>,
-): Promise<void> {
+async function withConnection<T>(options: GlobalOptions, io: CliIo, secrets: string[], work: (conn: Connection) => Promise<T>): Promise<T> {
   const conn = await connect(connectionOptions(options), io.env);
   // The resolved password may come from anywhere (env, URL): keep it out of every message.
   if (conn.config.password) secrets.push(conn.config.password);
+  let result: T;
   try {
-    await work(conn);
+    result = await work(conn);
   } catch (error) {
     // The operation's error is the one worth reporting, not a failure to close after it.
     await conn.close().catch(() => undefined);
     throw error;
   }
   await conn.close();
+  return result;
 }
 
 /** Only the flags given, so the environment still fills in the rest. */
@@ -509,7 +525,7 @@ function secretsIn(argv: readonly string[], env: NodeJS.ProcessEnv): string[] {
  * the password ends is ambiguous, so every candidate (up to each `@`) counts.
  */
 function passwordsOf(url: string | undefined): string[] {
-  const text = url?.trim().replace(/^--url=/, '');
+  const text = url?.trim().replace(/^--[a-z-]+=/, '');
   const userInfo = text && /^[a-z][a-z0-9+.-]*:\/{0,2}[^:/@\s]*:(.*)@/is.exec(text)?.[1];
   if (!userInfo) return [];
   const candidates: string[] = [];

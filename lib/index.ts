@@ -54,6 +54,15 @@ export type {
 export type { TxidsFilter, TextSearchOptions, TextSearchResult, UtxoFilter } from './query';
 export { TABLES } from './tables';
 export { canonicalJson } from './canonical';
+export { LedgerDigest, compareDigests } from './digest';
+export type { LedgerDigestReport, TableDigest } from './digest';
+export { digestLedger, exportLedger } from './export';
+export type { ExportOptions } from './export';
+export { importLedger } from './import';
+export type { ImportOptions, ImportProgress, ImportReport } from './import';
+export { readLedgerFile, writeLedgerFile, writeLedgerLines } from './jsonl';
+export { migrateLedger } from './migrate';
+export type { MigrateOptions, MigrateReport } from './migrate';
 export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './pages';
 export type { LedgerEntry, ListRecordsOptions, RecordPage, TableRecords } from './pages';
 export type { TableName } from './tables';
