@@ -4,7 +4,7 @@
  * `npm test`.
  *
  *   npm run bench                       everything (about 20-30 minutes)
- *   npm run bench -- --only dispatch    some sections: dispatch, writes, scaling, commit, changefeed, node
+ *   npm run bench -- --only dispatch    some sections: dispatch, writes, scaling, commit, changefeed, node, migrate
  *   npm run bench -- --only node        the node alone: transactions posted over HTTP and committed
  *   npm run bench -- --quick            smaller sizes, to try the harness (results not written)
  *
@@ -19,16 +19,17 @@ import { join } from 'node:path';
 import { changefeedSection } from './cases/changefeed';
 import { commitSection } from './cases/commit';
 import { dispatchSection } from './cases/dispatch';
+import { migrateSection } from './cases/migrate';
 import { nodeSection } from './cases/node';
 import { scalingSection } from './cases/scaling';
 import { writesAndReadsSections } from './cases/writes-and-reads';
 import { type EngineName, postgresReachable } from './support/engines';
 import { type Section, holds, markdown } from './support/report';
 
-const SECTIONS = ['dispatch', 'writes', 'scaling', 'commit', 'changefeed', 'node'] as const;
+const SECTIONS = ['dispatch', 'writes', 'scaling', 'commit', 'changefeed', 'node', 'migrate'] as const;
 type SectionName = (typeof SECTIONS)[number];
 /** Section ids in the order RESULTS.md lists them. */
-const ORDER = ['dispatch', 'bulk-writes', 'point-reads', 'scaling', 'commit', 'changefeed', 'node'];
+const ORDER = ['dispatch', 'bulk-writes', 'point-reads', 'scaling', 'commit', 'changefeed', 'node', 'migrate'];
 
 function parseArgs(argv: readonly string[]): { only: SectionName[]; quick: boolean } {
   const quick = argv.includes('--quick');
@@ -60,6 +61,9 @@ async function main(): Promise<void> {
   await run('commit', () => commitSection(engines, quick));
   await run('changefeed', () => changefeedSection(engines, quick));
   await run('node', () => nodeSection(engines, quick));
+  // PostgreSQL is the target: without a server there is nothing to migrate to.
+  if (engines.includes('postgres')) await run('migrate', () => migrateSection(quick));
+  else if (only.includes('migrate')) console.log('migrate: skipped, it needs PostgreSQL as the target');
 
   const context = {
     date: new Date().toISOString().slice(0, 10),

@@ -81,7 +81,8 @@ function scratchSqlite(): Scratch {
   };
 }
 
-const scratch = (engine: EngineName): Promise<Scratch> => (engine === 'sqlite' ? Promise.resolve(scratchSqlite()) : scratchPostgres());
+/** A fresh, empty database of `engine` (a SQLite file path or a PostgreSQL URL), and how to remove it. */
+export const scratch = (engine: EngineName): Promise<Scratch> => (engine === 'sqlite' ? Promise.resolve(scratchSqlite()) : scratchPostgres());
 
 /** The layer on a fresh database of `engine`, initialised. */
 export async function openLayer(engine: EngineName): Promise<{ conn: Connection; close(): Promise<void> }> {
