@@ -16,12 +16,12 @@
  * );
  * await latest();   // { _tag: 'Right', right: null }
  */
-import './peer';
+// First, so that a missing fp-ts is reported before anything else is loaded.
+import { E } from './peer';
 import type { Either } from 'fp-ts/Either';
 import * as core from '../index';
 import { type ChainstoreError, toChainstoreError } from './errors';
 import { type FpInterface, type Lifted, lift, liftInterface } from './lift';
-import { E } from './peer';
 
 export { ERROR_CLASSES, isChainstoreError, toChainstoreError } from './errors';
 export type { ChainstoreError, ErrorCode, ErrorOf } from './errors';
