@@ -94,7 +94,7 @@ export const recover: Lifted<typeof core.recover> = lift(core.recover, 'recover'
 
 /**
  * `capabilities()` as an `Either`: it is synchronous and touches no engine, so there is no
- * task to run. A connection class no backend registered is a `Left` (`CHAINSTORE_NOT_IMPLEMENTED`).
+ * task to run. A first argument that is no connection is a `Left` (`CHAINSTORE_NOT_IMPLEMENTED`).
  *
  * @example
  * pipe(capabilities(conn), E.map((caps) => caps.changefeed));   // Right(true) on sqlite
