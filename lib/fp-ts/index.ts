@@ -8,13 +8,13 @@
  * @example
  * import { pipe } from 'fp-ts/function';
  * import * as TE from 'fp-ts/TaskEither';
- * import { connect, query } from 'chainstore/fp-ts';
+ * import { connect, query, schema } from 'chainstore/fp-ts';
  *
  * const latest = pipe(
  *   connect({ backend: 'sqlite', name: ':memory:' }),
- *   TE.flatMap((conn) => query.getLatestBlock(conn)),
+ *   TE.flatMap((conn) => pipe(schema.initDatabase(conn), TE.flatMap(() => query.getLatestBlock(conn)))),
  * );
- * await latest();   // { _tag: 'Right', right: null }
+ * await latest();   // { _tag: 'Right', right: null }: no block yet
  */
 // First, so that a missing fp-ts is reported before anything else is loaded.
 import { E } from './peer';
