@@ -173,40 +173,59 @@ export async function importLedger(
   let table: TableName | undefined;
   let batch: unknown[] = [];
 
-  const flush = async () => {
-    if (!table || !batch.length) return;
-    const count = batch.length;
+  // One batch is written while the next is read: reading (a page of another database, a
+  // file, parsing, the checksum) overlaps the write instead of waiting for it. A batch starts
+  // only once the one before it is stored, so records are written in the order they came.
+  let inFlight: Promise<void> = Promise.resolve();
+
+  const write = async (into: TableName, records: unknown[], last: number) => {
     let already: number;
     try {
-      already = await (WRITERS[table] as BatchWriter<TableName>)(conn, batch as never[]);
+      already = await (WRITERS[into] as BatchWriter<TableName>)(conn, records as never[]);
     } catch (error) {
       // The generic names the record's place in its batch; the caller needs its place in the input.
       if (error instanceof ValidationError) {
-        throw new ValidationError(`entries ${read - count + 1} to ${read} (${table}): ${error.message}`, error.path, { cause: error });
+        throw new ValidationError(`entries ${last - records.length + 1} to ${last} (${into}): ${error.message}`, error.path, { cause: error });
       }
       throw error;
     }
-    written[table] += count - already;
-    skipped[table] += already;
-    batch = [];
-    options.onProgress?.({ table, read, written: sum(written), skipped: sum(skipped) });
+    written[into] += records.length - already;
+    skipped[into] += already;
+    options.onProgress?.({ table: into, read: last, written: sum(written), skipped: sum(skipped) });
   };
 
-  for await (const entry of entries) {
-    if (!entry || typeof entry !== 'object' || !isTableName(entry.table) || !('record' in entry)) {
-      await flush();
-      throw new ValidationError(
-        `invalid entry ${read + 1}: expected { table, record } with table one of ${TABLES.join(', ')}`,
-        `entries[${read}]`,
-      );
+  const flush = async () => {
+    if (!table || !batch.length) return;
+    const records = batch;
+    batch = [];
+    await inFlight;
+    inFlight = write(table, records, read);
+    // Handled here so that a failure waits, without an unhandled rejection, for the next await.
+    inFlight.catch(() => undefined);
+  };
+
+  try {
+    for await (const entry of entries) {
+      if (!entry || typeof entry !== 'object' || !isTableName(entry.table) || !('record' in entry)) {
+        await flush();
+        await inFlight;
+        throw new ValidationError(
+          `invalid entry ${read + 1}: expected { table, record } with table one of ${TABLES.join(', ')}`,
+          `entries[${read}]`,
+        );
+      }
+      if (entry.table !== table || batch.length >= batchSize) await flush();
+      table = entry.table;
+      batch.push(entry.record);
+      digest.add(entry);
+      read += 1;
     }
-    if (entry.table !== table || batch.length >= batchSize) await flush();
-    table = entry.table;
-    batch.push(entry.record);
-    digest.add(entry);
-    read += 1;
+    await flush();
+    await inFlight;
+  } finally {
+    // Whatever ends the loop, no write is left running behind the caller's back.
+    await inFlight.catch(() => undefined);
   }
-  await flush();
   return { written, skipped, digest: digest.report() };
 }
 

@@ -10,11 +10,14 @@ async function main(): Promise<void> {
   const from = await connect({ backend: 'sqlite', name: source }, {});
   const to = await connect({ backend: 'postgres', url: target }, {});
   const started = process.hrtime.bigint();
+  let heapPeak = 0;
+  const sampler = setInterval(() => (heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed)), 200);
   const report = await migrateLedger(from, to);
+  clearInterval(sampler);
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   await Promise.all([from.close(), to.close()]);
   const written = Object.values(report.written).reduce((a, b) => a + b, 0);
-  console.log(JSON.stringify({ ms, maxRssMiB: process.resourceUsage().maxRSS / 1024, differing: report.differing, written }));
+  console.log(JSON.stringify({ ms, maxRssMiB: process.resourceUsage().maxRSS / 1024, heapPeakMiB: heapPeak / 2 ** 20, differing: report.differing, written }));
 }
 
 main().catch((error) => {
