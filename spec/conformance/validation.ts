@@ -3,7 +3,7 @@
  * naming the argument, as a rejected promise (never a synchronous throw), before the
  * engine is touched.
  */
-import { expect } from 'chai';
+import { expect } from './expect';
 import { type Connection, admin, coverage, query, schema } from '../../lib';
 import { expectValidationError } from './assertions';
 import type { ConformanceContext } from './context';
