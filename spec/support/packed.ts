@@ -80,6 +80,16 @@ function makeProject(project: string, tarball: string): void {
 /** Clones, builds with `prepare`, packs and installs; takes a minute or so. */
 export function makePacked(): Packed {
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'chainstore-pack-'));
+  try {
+    return packInto(scratch);
+  } catch (error) {
+    // The spec's after hook gets no Packed to remove when this fails.
+    fs.rmSync(scratch, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+function packInto(scratch: string): Packed {
   const clone = path.join(scratch, 'clone');
   copyRepositoryFiles(clone);
   const cloneHadDist = fs.existsSync(path.join(clone, 'dist'));
