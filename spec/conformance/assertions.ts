@@ -1,7 +1,7 @@
 /**
  * Assertions the topics share: how a generic must fail, and how result lists compare.
  */
-import { expect } from 'chai';
+import { expect } from './expect';
 import { DuplicateKeyError, ValidationError } from '../../lib';
 import type { ConformanceContext } from './context';
 

@@ -2,7 +2,7 @@
  * Asset data and metadata stored on their own: storeAsset, storeAssets, getAsset, getAssets,
  * storeMetadatas, getMetadata.
  */
-import { expect } from 'chai';
+import { expect } from './expect';
 import { type Asset, type Metadata, query } from '../../lib';
 import { expectDuplicateKeyError, expectValidationError } from './assertions';
 import type { ConformanceContext } from './context';

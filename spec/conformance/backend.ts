@@ -3,7 +3,7 @@
  * can do, the admin operations, and the schema lifecycle (init, drop, counts; another
  * database made and dropped through the connection, by name).
  */
-import { expect } from 'chai';
+import { expect } from './expect';
 import { BackendError, type Capabilities, ChainstoreError, type Connection, TABLES, UnsupportedOperationError, admin, capabilities, coverage, query, schema } from '../../lib';
 import { rejection } from './assertions';
 import { type ConformanceContext, requireOtherDatabase, skipBecause } from './context';

@@ -4,7 +4,7 @@
  * unique ABCI chain ids, and the same answer on every engine for fields that would not
  * survive storage (unknown fields, half a surrogate pair).
  */
-import { expect } from 'chai';
+import { expect } from './expect';
 import { type Transaction, type TransactionOutput, query, recover, utxosOf } from '../../lib';
 import { expectDuplicateKeyError, expectValidationError, idsOf } from './assertions';
 import type { ConformanceContext } from './context';

@@ -1,7 +1,7 @@
 /**
  * Blocks: storeBlock, getBlock, getLatestBlock, getBlockWithTransaction.
  */
-import { expect } from 'chai';
+import { expect } from './expect';
 import { type Block, query } from '../../lib';
 import { expectDuplicateKeyError, expectValidationError } from './assertions';
 import type { ConformanceContext } from './context';

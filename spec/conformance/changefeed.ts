@@ -5,7 +5,7 @@
  * To prove that an event did NOT arrive without sleeping, a test writes a marker after the
  * action and expects the marker to be the very next event.
  */
-import { expect } from 'chai';
+import { expect } from './expect';
 import { type ChangeEvent, ChangeFeed, type ChangefeedOptions, type TableName, changefeed, query, schema } from '../../lib';
 import { expectDuplicateKeyError, expectValidationError, within } from './assertions';
 import { type ConformanceContext, requireFeature } from './context';

@@ -2,7 +2,7 @@
  * The commit protocol (commitBlock) and crash recovery (recover), as DESIGN section 6
  * defines them, on top of this backend's generics.
  */
-import { expect } from 'chai';
+import { expect } from './expect';
 import { RecoveryError, type Transaction, query, recover } from '../../lib';
 import { expectDuplicateKeyError, expectValidationError, rejection } from './assertions';
 import { type ConformanceContext, requireFeature } from './context';

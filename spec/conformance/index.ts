@@ -15,7 +15,8 @@
  * });
  *
  * Tests that need what a backend does not declare in `capabilities(conn)` are reported as
- * pending, with the reason in their title.
+ * pending, with the reason in their title. The suite needs mocha (an optional peer
+ * dependency of chainstore) and no assertion library.
  */
 import { describeAssets } from './assets';
 import { describeBackend } from './backend';
@@ -26,6 +27,7 @@ import { describeCommit } from './commit';
 import { type ConformanceFactory, useBackend } from './context';
 import { describeInjection } from './injection';
 import { describeLookups } from './lookups';
+import { requireMochaInstalled, requireMochaRunning } from './mocha';
 import { describePages } from './pages';
 import { describeSearch } from './search';
 import { describeState } from './state';
@@ -35,11 +37,14 @@ import { describeValidation } from './validation';
 
 export { type ConformanceContext, type ConformanceFactory, type OtherDatabase, resetByDropAndInit } from './context';
 
+requireMochaInstalled();
+
 /**
  * Registers the whole suite for one backend, in a `describe` named after it. Call it at the
  * top level of a spec file (or inside a `describe` that prepares what `connect` needs).
  */
 export function runConformance(factory: ConformanceFactory): void {
+  requireMochaRunning('runConformance()');
   describe(`conformance: ${factory.name}`, function () {
     const ctx = useBackend(factory);
     describeBackend(ctx);

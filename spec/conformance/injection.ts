@@ -3,7 +3,7 @@
  * are data: reads find nothing with them (not everything), writes store them verbatim,
  * and every table still works afterwards.
  */
-import { expect } from 'chai';
+import { expect } from './expect';
 import { query } from '../../lib';
 import { expectSameIds } from './assertions';
 import type { ConformanceContext } from './context';

@@ -3,7 +3,7 @@
  * getSpendingTransactions (by spent output), getOwnedIds and getAssetTokensForPublicKey
  * (by owner).
  */
-import { expect } from 'chai';
+import { expect } from './expect';
 import { type Transaction, query } from '../../lib';
 import { expectSameIds, idsOf } from './assertions';
 import type { ConformanceContext } from './context';

@@ -4,7 +4,7 @@
  * and, on the example collection of MongoDB's `$text` documentation, folding of accents and
  * combining marks and ranking by how much of a record the words cover.
  */
-import { expect } from 'chai';
+import { expect } from './expect';
 import { type Json, type TextSearchResult, UnsupportedOperationError, query } from '../../lib';
 import { idsOf, rejection } from './assertions';
 import { type ConformanceContext, requireFeature } from './context';

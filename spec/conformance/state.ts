@@ -1,7 +1,7 @@
 /**
  * The node's chain state: the pre-commit record, validator sets, elections and ABCI chains.
  */
-import { expect } from 'chai';
+import { expect } from './expect';
 import { type ValidatorSet, query } from '../../lib';
 import type { ConformanceContext } from './context';
 import { createTx, freshId, publicKey } from './fixtures';

@@ -2,7 +2,7 @@
  * Storing, reading and deleting whole transactions: writeTransaction, writeTransactions,
  * getTransaction, getTransactions, deleteTransactions.
  */
-import { expect } from 'chai';
+import { expect } from './expect';
 import { DuplicateKeyError, MAX_BATCH, type Transaction, query } from '../../lib';
 import { expectDuplicateKeyError, expectValidationError, idsOf } from './assertions';
 import { type ConformanceContext, requireFeature } from './context';

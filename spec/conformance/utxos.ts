@@ -1,7 +1,7 @@
 /**
  * The UTXO set: storeUnspentOutputs, deleteUnspentOutputs, getUnspentOutputs and its filters.
  */
-import { expect } from 'chai';
+import { expect } from './expect';
 import { type Utxo, query } from '../../lib';
 import type { ConformanceContext } from './context';
 import { createTx, freshId, output, publicKey, ref, spend, transferTx, utxoRef, utxosOf } from './fixtures';

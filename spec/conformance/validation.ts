@@ -3,7 +3,7 @@
  * naming the argument, as a rejected promise (never a synchronous throw), before the
  * engine is touched.
  */
-import { expect } from 'chai';
+import { expect } from './expect';
 import { type Connection, admin, coverage, query, schema } from '../../lib';
 import { expectValidationError } from './assertions';
 import type { ConformanceContext } from './context';
@@ -60,6 +60,9 @@ function badCalls(): BadCall[] {
     ['query.textSearch', (c) => query.textSearch(c, 'x', bad({ language: 1 })), 'options.language'],
     ['query.storeBlock', (c) => query.storeBlock(c, bad({ ...block(1), transactions: ['x'] })), 'transactions[0]'],
     ['query.getBlock', (c) => query.getBlock(c, 1.5), 'height'],
+    ['query.listRecords', (c) => query.listRecords(c, bad('changes')), 'table'],
+    ['query.listRecords', (c) => query.listRecords(c, 'blocks', bad({ limit: 0 })), 'options.limit'],
+    ['query.listRecords', (c) => query.listRecords(c, 'blocks', bad({ after: 'x' })), 'options.after'],
     ['query.getBlockWithTransaction', (c) => query.getBlockWithTransaction(c, bad([id])), 'txid'],
     ['query.storeUnspentOutputs', (c) => query.storeUnspentOutputs(c, [{ ...utxosOf(tx)[0], amount: '-1' }]), '[0].amount'],
     ['query.deleteUnspentOutputs', (c) => query.deleteUnspentOutputs(c, [{ transaction_id: id, output_index: -1 }]), '[0].output_index'],
