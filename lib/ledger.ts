@@ -107,8 +107,11 @@ export interface RecoveryReport {
  * if (report.action === 'rolled-back') log(`rolled back ${report.transactions.length} transactions`);
  */
 export async function recover(conn: Connection): Promise<RecoveryReport> {
-  if (!(await schema.isInitialized(conn))) return { action: 'none', height: -1, transactions: [] };
-  return conn.exclusively(() => repair(conn));
+  const report: RecoveryReport = (await schema.isInitialized(conn))
+    ? await conn.exclusively(() => repair(conn))
+    : { action: 'none', height: -1, transactions: [] };
+  conn.log.recovered(report);
+  return report;
 }
 
 /** The work of {@link recover}, with the database to itself. */
