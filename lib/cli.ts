@@ -13,7 +13,13 @@
  * `CHAINSTORE_DATABASE_*` environment, which wins over the backend's defaults.
  *
  * Exit codes: 0 success, 1 the operation or the backend failed, 2 usage or configuration
- * error, 3 `recover` found a state it must not repair by itself.
+ * error, 3 `recover` found a state it must not repair by itself, 4 `drop` found no chainstore
+ * database to drop (and created none).
+ *
+ * Errors are one line on stderr naming the subcommand (`chainstore status: ...`); under
+ * `--json` every line on stderr is a JSON object instead (`{"error": {...}}`), and stdout
+ * holds only the result. While a server does not answer, each retry is reported on stderr
+ * (`chainstore status: [postgres] try 2 of 3 in 200 ms: ...`) rather than waiting in silence.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -23,6 +29,9 @@ import { addLedgerCommands } from './cli-ledger';
 import type { RecoveryReport } from './ledger';
 import type { PreCommitState } from './model';
 import { type Connection, ChainstoreError, TABLES, admin, connect, recover, schema, query } from './index';
+import { describeKeys } from './errors';
+import type { LogFields, LogLevel, Logger } from './log';
+import { maskSecrets } from './redact';
 
 /** Where the command reads and writes; `main()` defaults each to the process's own. */
 export interface CliIo {
@@ -51,6 +60,8 @@ export const EXIT_CODES = Object.freeze({
   usage: 2,
   /** `recover` refused to repair the database (RecoveryError). */
   recovery: 3,
+  /** `drop` found no chainstore database there: nothing was dropped, nothing was created. */
+  notFound: 4,
 });
 
 /** Options every subcommand accepts. */
@@ -69,17 +80,39 @@ export interface StatusReport {
   initialized: boolean;
   /** Height of the latest block, or null when there is none. */
   latestBlockHeight: number | null;
-  /** The pre-commit record, with `pending` true when a commit was left unfinished. */
-  preCommit: { height: number; transactions: number; pending: boolean } | null;
+  /**
+   * The pre-commit record: `pending` when a commit was left unfinished, `repairable` when
+   * `recover` rolls it back by itself (a pending one that is not needs a human), the ids it
+   * lists, and, when pending, how many of them are stored.
+   */
+  preCommit: { height: number; transactions: number; pending: boolean; repairable: boolean; transactionIds: string[]; stored: number | null } | null;
   /** Records per table, by public table name (null when not initialized). */
   records: Record<string, number> | null;
 }
 
 /** A mistake in how the command was called (exit code 2). */
-class UsageError extends Error {}
+class UsageError extends Error {
+  readonly code = 'CHAINSTORE_CLI_USAGE';
+  override readonly name = 'UsageError';
+}
 
 /** The user answered no to a question: nothing was done (exit code 1). */
-class DeclinedError extends Error {}
+class DeclinedError extends Error {
+  readonly code = 'CHAINSTORE_CLI_DECLINED';
+  override readonly name = 'DeclinedError';
+}
+
+/** What the command was to act on is not there (exit code 4). */
+class NotFoundError extends Error {
+  readonly code = 'CHAINSTORE_CLI_NOT_FOUND';
+  override readonly name = 'NotFoundError';
+}
+
+/** What every part of one run needs to know to report: the subcommand the user typed, and `--json`. */
+interface RunContext {
+  command: string | undefined;
+  json: boolean;
+}
 
 /**
  * Runs the `chainstore` command in-process and resolves to its exit code. Never throws,
@@ -96,15 +129,26 @@ export async function main(argv: readonly string[] = process.argv.slice(2), io: 
   const given = withDefaults(io);
   const secrets = secretsIn(argv, given.env);
   const streams = redacting(given, secrets);
+  const context: RunContext = { command: undefined, json: wantsJson(argv) };
   try {
-    await buildProgram(streams, secrets).parseAsync([...argv], { from: 'user' });
+    await buildProgram(streams, secrets, context).parseAsync([...argv], { from: 'user' });
     return EXIT_CODES.ok;
   } catch (error) {
     // Commander has already said what was wrong (or printed the help or version asked for).
     if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT_CODES.ok : EXIT_CODES.usage;
-    streams.stderr.write(errorLine(error));
-    return exitCodeOf(error);
+    const code = exitCodeOf(error);
+    streams.stderr.write(context.json ? errorJson(error, context.command, code) : errorLine(error, context.command));
+    return code;
   }
+}
+
+/**
+ * Whether `--json` was given, read from the arguments themselves: an error can come before
+ * commander has parsed them (a mistyped subcommand), and it must be JSON too.
+ */
+function wantsJson(argv: readonly string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end === -1 ? argv : argv.slice(0, end)).includes('--json');
 }
 
 /**
@@ -115,9 +159,9 @@ export async function main(argv: readonly string[] = process.argv.slice(2), io: 
 function redacting(io: CliIo, secrets: readonly string[]): CliIo {
   return {
     ...io,
-    stdout: { write: (text: string) => io.stdout.write(redact(text, secrets)) },
+    stdout: { write: (text: string) => io.stdout.write(maskSecrets(text, secrets)) },
     stderr: {
-      write: (text: string) => io.stderr.write(redact(text, secrets)),
+      write: (text: string) => io.stderr.write(maskSecrets(text, secrets)),
       // What a progress bar asks of its stream: whether it is a terminal, and how wide.
       isTTY: (io.stderr as { isTTY?: boolean }).isTTY,
       columns: (io.stderr as { columns?: number }).columns,
@@ -148,12 +192,16 @@ Environment:
 Exit codes:
   0 success, 1 operation or backend failure (for import and migrate: or the copy's
   checksums differ from its source's), 2 usage or configuration error,
-  3 recover refused to repair the database (it needs a human).
+  3 recover refused to repair the database (it needs a human: see status),
+  4 drop found no chainstore database there (nothing dropped, nothing created).
+
+Errors and retries are reported on stderr; with --json as JSON lines.
+DEBUG=chainstore:* shows every retry, slow operation and recovery on stderr.
 `;
 
 type Action = (conn: Connection, options: GlobalOptions & Record<string, unknown>, io: CliIo) => Promise<void>;
 
-function buildProgram(io: CliIo, secrets: string[]): Command {
+function buildProgram(io: CliIo, secrets: string[], context: RunContext): Command {
   const program = new Command('chainstore')
     .description('Create, inspect, repair, drop, export, import and migrate a chainstore database.')
     .version(packageVersion(), '-V, --version')
@@ -166,13 +214,14 @@ function buildProgram(io: CliIo, secrets: string[]): Command {
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
       writeErr: (text) => io.stderr.write(text),
-      outputError: (text, write) => write(commanderErrorLine(text)),
+      outputError: (text, write) => write(context.json ? commanderErrorJson(text) : commanderErrorLine(text)),
     });
 
   // Every subcommand runs the same way: connect, act, close whatever happens.
   const run = (action: Action) => async (_localOptions: unknown, command: Command) => {
+    context.command = command.name();
     const options = command.optsWithGlobals<GlobalOptions & Record<string, unknown>>();
-    await withConnection(options, io, secrets, (conn) => action(conn, options, io));
+    await withConnection(options, io, secrets, context, (conn) => action(conn, options, io));
   };
 
   program.command('init').description('create the database and its tables (idempotent, additive)').action(run(initCommand));
@@ -205,14 +254,20 @@ function buildProgram(io: CliIo, secrets: string[]): Command {
     json: (command) => Boolean(command.optsWithGlobals<GlobalOptions>().json),
     withDatabase: (url, work) => {
       const options = url === undefined ? program.opts<GlobalOptions>() : { url };
-      return withConnection(options, io, secrets, work);
+      return withConnection(options, io, secrets, context, work);
     },
   });
   return program;
 }
 
-async function withConnection<T>(options: GlobalOptions, io: CliIo, secrets: string[], work: (conn: Connection) => Promise<T>): Promise<T> {
-  const conn = await connect(connectionOptions(options), io.env);
+async function withConnection<T>(
+  options: GlobalOptions,
+  io: CliIo,
+  secrets: string[],
+  context: RunContext,
+  work: (conn: Connection) => Promise<T>,
+): Promise<T> {
+  const conn = await connect({ ...connectionOptions(options), logger: progressLogger(io, context) }, io.env);
   // The resolved password may come from anywhere (env, URL): keep it out of every message.
   if (conn.config.password) secrets.push(conn.config.password);
   let result: T;
@@ -225,6 +280,23 @@ async function withConnection<T>(options: GlobalOptions, io: CliIo, secrets: str
   }
   await conn.close();
   return result;
+}
+
+/** Topics the command shows: what it waits on. Recoveries it reports itself; slowness is not news on a terminal. */
+const SHOWN_TOPICS = new Set(['retry', 'changefeed']);
+const SHOWN_LEVELS = new Set<LogLevel>(['info', 'warn', 'error']);
+
+/**
+ * The connection's logger: retries (and a served changefeed's outages) on stderr as they
+ * happen, so that a server that is down shows progress instead of silence. Through the same
+ * password mask as everything else the command writes.
+ */
+function progressLogger(io: CliIo, context: RunContext): Logger {
+  const show = (level: LogLevel) => (fields: LogFields, message: string) => {
+    if (!SHOWN_LEVELS.has(level) || !SHOWN_TOPICS.has(String(fields.topic))) return;
+    io.stderr.write(context.json ? `${JSON.stringify({ level, ...fields, message })}\n` : `${prefix(context.command)}: ${oneLine(message)}\n`);
+  };
+  return { debug: show('debug'), info: show('info'), warn: show('warn'), error: show('error') };
 }
 
 /** Only the flags given, so the environment still fills in the rest. */
@@ -247,6 +319,11 @@ async function initCommand(conn: Connection, options: GlobalOptions, io: CliIo):
 
 async function dropCommand(conn: Connection, options: GlobalOptions & { yes?: boolean }, io: CliIo): Promise<void> {
   const name = conn.config.name;
+  // Asked first, because asking creates nothing and dropping would (SQLite opens, so makes,
+  // its file to empty it); and a database without chainstore's tables is not ours to drop.
+  if (!(await schema.isInitialized(conn))) {
+    throw new NotFoundError(`${databaseLabel(conn)} does not exist or has no chainstore tables: nothing was dropped (and nothing created)`);
+  }
   if (!options.yes) await confirmDrop(conn, io);
   await schema.dropDatabase(conn, name);
   if (options.json) printJson(io, { dropped: true, backend: conn.backend, location: conn.location });
@@ -405,14 +482,22 @@ export async function readStatus(conn: Connection): Promise<StatusReport> {
     admin.countRecords(conn),
   ]);
   const latestBlockHeight = latest ? latest.height : null;
-  return { ...base, initialized: true, latestBlockHeight, preCommit: describePreCommit(preCommit, latestBlockHeight), records };
+  return { ...base, initialized: true, latestBlockHeight, preCommit: await describePreCommit(conn, preCommit, latestBlockHeight), records };
 }
 
-/** Whether the pre-commit record marks a commit that never finished (what `recover` repairs). */
-function describePreCommit(state: PreCommitState | null, latestHeight: number | null): StatusReport['preCommit'] {
+/**
+ * Whether the pre-commit record marks a commit that never finished, and whether `recover`
+ * repairs it (the same rules as recover(): one height above the latest block, or any height
+ * before the first block). A pending one gets its stored transactions counted, which is
+ * what a person deciding about it needs to know.
+ */
+async function describePreCommit(conn: Connection, state: PreCommitState | null, latestHeight: number | null): Promise<StatusReport['preCommit']> {
   if (!state) return null;
-  const committed = state.height === latestHeight || (latestHeight === null && state.transactions.length === 0);
-  return { height: state.height, transactions: state.transactions.length, pending: !committed };
+  const ids = state.transactions;
+  const committed = state.height === latestHeight || (latestHeight === null && ids.length === 0);
+  const repairable = !committed && (latestHeight === null || state.height === latestHeight + 1);
+  const stored = committed ? null : ids.length ? (await query.getTransactions(conn, ids)).length : 0;
+  return { height: state.height, transactions: ids.length, pending: !committed, repairable, transactionIds: [...ids], stored };
 }
 
 function formatStatus(report: StatusReport): string {
@@ -422,7 +507,8 @@ function formatStatus(report: StatusReport): string {
     return lines.join('\n') + '\n';
   }
   lines.push(row('latest block', report.latestBlockHeight === null ? 'no blocks' : `height ${report.latestBlockHeight}`));
-  lines.push(row('pre-commit', formatPreCommit(report.preCommit)));
+  lines.push(row('pre-commit', formatPreCommit(report.preCommit, report.latestBlockHeight)));
+  if (report.preCommit?.pending && report.preCommit.transactions) lines.push(row('', describeKeys(report.preCommit.transactionIds, STATUS_IDS)));
   lines.push('records');
   const records = report.records ?? {};
   const names = [...TABLES.filter((table) => table in records), ...Object.keys(records).filter((key) => !(TABLES as readonly string[]).includes(key))];
@@ -431,10 +517,16 @@ function formatStatus(report: StatusReport): string {
   return lines.join('\n') + '\n';
 }
 
-function formatPreCommit(preCommit: StatusReport['preCommit']): string {
+/** Transaction ids `status` lists of a pending pre-commit record; `--json` has them all. */
+const STATUS_IDS = 10;
+
+function formatPreCommit(preCommit: StatusReport['preCommit'], latestHeight: number | null): string {
   if (!preCommit) return 'none';
   const what = `height ${preCommit.height}, ${plural(preCommit.transactions, 'transaction')}`;
-  return preCommit.pending ? `${what}, unfinished commit (run: chainstore recover)` : `${what}, committed`;
+  if (!preCommit.pending) return `${what}, committed`;
+  const stored = `${preCommit.stored ?? 0} stored`;
+  if (preCommit.repairable) return `${what}, unfinished commit (${stored}; run: chainstore recover)`;
+  return `${what}, unfinished commit (${stored}) that does not follow the latest block (height ${latestHeight}): recover will not repair it, a person must decide`;
 }
 
 function formatRecovery(report: RecoveryReport): string {
@@ -467,6 +559,7 @@ function printJson(io: CliIo, value: unknown): void {
 function exitCodeOf(error: unknown): number {
   if (error instanceof UsageError) return EXIT_CODES.usage;
   if (error instanceof DeclinedError) return EXIT_CODES.failure;
+  if (error instanceof NotFoundError) return EXIT_CODES.notFound;
   switch ((error as { code?: unknown } | null)?.code) {
     case 'CHAINSTORE_CONFIGURATION':
     case 'CHAINSTORE_VALIDATION':
@@ -478,12 +571,34 @@ function exitCodeOf(error: unknown): number {
   }
 }
 
-/** `chainstore: <message>`: one line, no stack (the output streams mask passwords). */
-function errorLine(error: unknown): string {
+/** `chainstore status`, naming the subcommand the user typed (only `chainstore` before there is one). */
+function prefix(command: string | undefined): string {
+  return command ? `chainstore ${command}` : 'chainstore';
+}
+
+/** Our own errors speak for themselves; a stray one (a driver's, a bug) is named by its class. */
+function messageOf(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
-  // Our own errors speak for themselves; a stray one (a driver's, a bug) is named by its class.
-  const foreign = error instanceof Error && !(error instanceof ChainstoreError) && error.name !== 'Error';
-  return `chainstore: ${oneLine(foreign ? `${error.name}: ${message}` : message)}\n`;
+  const foreign = error instanceof Error && !(error instanceof ChainstoreError) && !isCliError(error) && error.name !== 'Error';
+  return oneLine(foreign ? `${error.name}: ${message}` : message);
+}
+
+const isCliError = (error: Error) => error instanceof UsageError || error instanceof DeclinedError || error instanceof NotFoundError;
+
+/** `chainstore <command>: <message>`: one line, no stack (the output streams mask passwords). */
+function errorLine(error: unknown, command: string | undefined): string {
+  return `${prefix(command)}: ${messageOf(error)}\n`;
+}
+
+/**
+ * The error under `--json`: one line, `{"error": {command, code, name, message, exitCode}}`,
+ * on stderr like the plain line (stdout holds results only, so a report redirected to a file
+ * is never an error).
+ */
+function errorJson(error: unknown, command: string | undefined, exitCode: number): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  const name = error instanceof Error ? error.name : typeof error;
+  return `${JSON.stringify({ error: { command: command ?? null, code: typeof code === 'string' ? code : null, name, message: messageOf(error), exitCode } })}\n`;
 }
 
 /** Commander's `error: ...` lines, restyled as ours. */
@@ -493,24 +608,15 @@ function commanderErrorLine(text: string): string {
   return rest.length ? `${line}${rest.join('\n')}\n` : line;
 }
 
+/** Commander's error under `--json`, shaped like ours (its hints, such as "Did you mean", stay in the message). */
+function commanderErrorJson(text: string): string {
+  const message = oneLine(text.replace(/^error:\s*/, ''));
+  return `${JSON.stringify({ error: { command: null, code: 'CHAINSTORE_CLI_USAGE', name: 'UsageError', message, exitCode: EXIT_CODES.usage } })}\n`;
+}
+
 function oneLine(text: string): string {
   return text.replace(/\s*\n\s*/g, ' ').trim();
 }
-
-/** Masks every known secret and every URL password in `text`. */
-function redact(text: string, secrets: readonly string[]): string {
-  let safe = text;
-  // Longest first, so a secret that contains another is masked whole.
-  for (const secret of [...secrets].sort((a, b) => b.length - a.length)) safe = safe.split(secret).join('***');
-  return safe.replace(URL_PASSWORD, '$1***@');
-}
-
-/**
- * `scheme:`, up to two slashes, `user:` and then everything up to the last `@` of the URL:
- * the password, even one with an unencoded `#`, `/` or `@` (which a URL parser would cut
- * short), and in a URL with a slash too few (`postgres:/user:pw@host`, `postgres:user:pw@host`).
- */
-const URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/{0,2}[^\s'"`:/@]*:)[^\s'"`]*@/gi;
 
 /** Passwords the command was handed, raw and URL-decoded, so no message can repeat them. */
 function secretsIn(argv: readonly string[], env: NodeJS.ProcessEnv): string[] {

@@ -8,6 +8,7 @@
  */
 import { inspect } from 'node:util';
 import { ConfigurationError, quoted } from './errors';
+import { DEFAULT_SLOW_THRESHOLD, type Logger } from './log';
 
 /**
  * TLS settings for server backends.
@@ -46,6 +47,13 @@ export interface ConnectionOptions {
   maxTries?: number;
   /** Milliseconds one attempt to reach the engine may take. Default 5000. */
   connectionTimeout?: number;
+  /**
+   * Where retries, slow operations, changefeed outages and recoveries are reported: a pino
+   * logger, `console`, or any {@link Logger}. Default: none (`DEBUG=chainstore:*` still shows them).
+   */
+  logger?: Logger;
+  /** Milliseconds past which an operation is logged as slow; 0 logs none. Default 1000. */
+  slowThreshold?: number;
   /** Backend-specific options (pool size, busy timeout, ...), documented per backend. */
   [option: string]: unknown;
 }
@@ -73,6 +81,9 @@ export interface ResolvedConfig {
   readonly ssl?: boolean | TlsOptions;
   readonly maxTries: number;
   readonly connectionTimeout: number;
+  /** Non-enumerable: a logger is an object of its own, not configuration to print. */
+  readonly logger?: Logger;
+  readonly slowThreshold: number;
   readonly [option: string]: unknown;
 }
 
@@ -122,6 +133,7 @@ export const ENVIRONMENT: Readonly<Record<string, keyof ConnectionOptions>> = Ob
   [`${ENV_PREFIX}SSL`]: 'ssl',
   [`${ENV_PREFIX}MAX_TRIES`]: 'maxTries',
   [`${ENV_PREFIX}CONNECTION_TIMEOUT`]: 'connectionTimeout',
+  [`${ENV_PREFIX}SLOW_THRESHOLD`]: 'slowThreshold',
 });
 
 function parseInteger(option: string, raw: string | number, min: number, max: number): number {
@@ -153,6 +165,7 @@ export function optionsFromEnvironment(env: NodeJS.ProcessEnv = process.env): Co
     if (option === 'port') options.port = parseInteger(variable, raw, 1, 65535);
     else if (option === 'maxTries') options.maxTries = parseInteger(variable, raw, 0, Number.MAX_SAFE_INTEGER);
     else if (option === 'connectionTimeout') options.connectionTimeout = parseInteger(variable, raw, 1, 2 ** 31 - 1);
+    else if (option === 'slowThreshold') options.slowThreshold = parseInteger(variable, raw, 0, 2 ** 31 - 1);
     else if (option === 'ssl') options.ssl = parseBoolean(variable, raw);
     else options[option] = raw;
   }
@@ -387,6 +400,18 @@ function withExplicitParts(url: string, explicit: ConnectionOptions, merged: Con
   return `${scheme}${credentials !== undefined ? `${credentials}@` : ''}${where}${rest}`;
 }
 
+const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+
+/** The `logger` option, checked now rather than at the first retry, when it would be too late to say. */
+function checkLogger(logger: unknown): Logger | undefined {
+  if (logger === undefined) return undefined;
+  const missing = logger !== null && typeof logger === 'object' ? LOG_LEVELS.filter((level) => typeof (logger as Record<string, unknown>)[level] !== 'function') : LOG_LEVELS;
+  if (missing.length) {
+    throw new ConfigurationError(`option logger must be an object with the methods ${LOG_LEVELS.join(', ')} (a pino logger, console), but ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} missing`);
+  }
+  return logger as Logger;
+}
+
 /**
  * Resolves options, environment and backend defaults into one frozen config.
  * An explicit `url` option wins over everything; a URL from the environment wins
@@ -426,6 +451,8 @@ export function resolveConfig(
     1,
     2 ** 31 - 1,
   );
+  const slowThreshold = parseInteger('slowThreshold', (merged.slowThreshold as number | undefined) ?? DEFAULT_SLOW_THRESHOLD, 0, 2 ** 31 - 1);
+  const logger = checkLogger(merged.logger);
   if (merged.port !== undefined) merged.port = parseInteger('port', merged.port as number, 1, 65535);
   for (const key of ['host', 'name', 'login', 'password'] as const) {
     if (merged[key] !== undefined && typeof merged[key] !== 'string') {
@@ -457,11 +484,12 @@ export function resolveConfig(
     throw new ConfigurationError('option ssl must be true, false or an object { ca, cert, key, rejectUnauthorized }');
   }
 
-  const { password, url: _givenUrl, ...visible } = merged;
+  const { password, url: _givenUrl, logger: _logger, ...visible } = merged;
   const resolvedUrl = url && !urlIsExplicit && backend !== 'sqlite' ? withExplicitParts(url, fromOptions, merged) : url;
-  const config: Record<string, unknown> = { ...visible, maxTries, connectionTimeout };
+  const config: Record<string, unknown> = { ...visible, maxTries, connectionTimeout, slowThreshold };
   if (resolvedUrl) config.displayUrl = redactUrl(resolvedUrl);
   Object.defineProperty(config, 'password', { value: password, enumerable: false });
+  Object.defineProperty(config, 'logger', { value: logger, enumerable: false });
   Object.defineProperty(config, 'url', { value: resolvedUrl, enumerable: false });
   Object.defineProperty(config, inspect.custom, {
     value: () => ({ ...config, ...(password !== undefined ? { password: '***' } : {}) }),

@@ -8,6 +8,7 @@
 import { inspect } from 'node:util';
 import { type BackendDefaults, type ConnectionOptions, type ResolvedConfig, backendOfUrl, resolveConfig, setBackendSchemes } from './config';
 import { ConfigurationError, quoted } from './errors';
+import { ConnectionLog } from './log';
 
 /**
  * Base class of every backend's connection. Generics dispatch on its subclasses.
@@ -24,6 +25,7 @@ export class Connection {
   readonly config: ResolvedConfig;
   #closed = false;
   #owned = new Set<{ close(): Promise<void> }>();
+  #log: ConnectionLog | undefined;
 
   constructor(config: Partial<ResolvedConfig> & { backend?: string } = {}) {
     const backend = config.backend ?? new.target.name;
@@ -34,6 +36,26 @@ export class Connection {
   /** True once `close()` has been called. */
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /**
+   * Where this connection reports retries, slow operations, changefeed outages and
+   * recoveries: the `logger` option and `DEBUG=chainstore:*`, masked (see lib/log.ts).
+   * Backends write to it; applications listen through the `logger` option.
+   *
+   * @example
+   * conn.log.retry('get block', 1, conn.config.maxTries, 200, error);
+   */
+  get log(): ConnectionLog {
+    // Made on first use: a subclass's location is only known once its constructor has run.
+    this.#log ??= new ConnectionLog({
+      backend: this.backend,
+      location: this.location,
+      logger: this.config.logger,
+      slowThreshold: this.config.slowThreshold,
+      password: this.config.password,
+    });
+    return this.#log;
   }
 
   /** Where the data lives, for messages and `status` (never with a password). */

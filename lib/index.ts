@@ -26,6 +26,8 @@ export type { ChangeEvent, ChangefeedOptions, ListeningFeed } from './changefeed
 export { Connection, connect, registerBackend, setDefaultBackend, listBackends, getDefaultBackend, lazyBackend } from './connection';
 export type { BackendFactory } from './connection';
 export type { ConnectionOptions, ResolvedConfig, TlsOptions } from './config';
+export { ConnectionLog, FeedOutage, DEFAULT_SLOW_THRESHOLD } from './log';
+export type { Logger, LogFields, LogLevel, LogTopic, FeedPart, ConnectionLogOptions } from './log';
 export { generic, registerHandlers, coverage, isGeneric, rejectAsync } from './dispatch';
 export type { Generic, GenericOptions, GenericSignature, HandlerFor, HandlerMap, CoverageState } from './dispatch';
 export {

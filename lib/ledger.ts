@@ -7,8 +7,8 @@
  * exactly the state `recover()` knows how to roll back.
  */
 import { Connection } from './connection';
-import { RecoveryError, duplicateKeys, heightExists } from './errors';
-import { type Block, type OutputRef, type Transaction, type Utxo, repeatedKeys, spentRefsOf, utxosOf } from './model';
+import { RecoveryError, describeKeys, duplicateKeys, heightExists } from './errors';
+import { type Block, type OutputRef, type PreCommitState, type Transaction, type Utxo, repeatedKeys, spentRefsOf, utxosOf } from './model';
 import * as query from './query';
 import * as schema from './schema';
 
@@ -93,9 +93,12 @@ export interface RecoveryReport {
  *   back (its transactions with their asset data and metadata deleted, the outputs they spent
  *   restored, the outputs they created removed, elections, validator sets and ABCI chains
  *   above the latest height deleted, the pre-commit record reset to the latest block);
- * - anything else: {@link RecoveryError}, and nothing is changed.
+ * - anything else: {@link RecoveryError}, and nothing is changed. Its message says what was
+ *   found (the pre-commit height and transactions, the latest block's height) and that
+ *   `chainstore status` shows it.
  *
- * Idempotent; a crash during recovery is repaired by running it again.
+ * Idempotent; a crash during recovery is repaired by running it again. What it did is
+ * reported on the connection's log (topic `recover`: a rollback at level warn).
  *
  * It runs through `conn.exclusively()`: on PostgreSQL it first waits, up to `leaseTimeout`,
  * until every session of a crashed process has ended (so that no statement such a process
@@ -107,8 +110,11 @@ export interface RecoveryReport {
  * if (report.action === 'rolled-back') log(`rolled back ${report.transactions.length} transactions`);
  */
 export async function recover(conn: Connection): Promise<RecoveryReport> {
-  if (!(await schema.isInitialized(conn))) return { action: 'none', height: -1, transactions: [] };
-  return conn.exclusively(() => repair(conn));
+  const report: RecoveryReport = (await schema.isInitialized(conn))
+    ? await conn.exclusively(() => repair(conn))
+    : { action: 'none', height: -1, transactions: [] };
+  conn.log.recovered(report);
+  return report;
 }
 
 /** The work of {@link recover}, with the database to itself. */
@@ -119,12 +125,7 @@ async function repair(conn: Connection): Promise<RecoveryReport> {
     return { action: 'none', height: latestHeight, transactions: [] };
   }
   // With no block at all, the pre-commit record belongs to the first commit, whatever its height.
-  if (latest && preCommit.height !== latestHeight + 1) {
-    throw new RecoveryError(
-      `pre-commit record is at height ${preCommit.height} but the latest block is at ${latestHeight}: ` +
-        'only a gap of exactly one block can be repaired automatically; the database needs a human',
-    );
-  }
+  if (latest && preCommit.height !== latestHeight + 1) throw await unrepairable(conn, preCommit, latestHeight);
   if (!latest && preCommit.transactions.length === 0) return { action: 'none', height: -1, transactions: [] };
 
   const written = await query.getTransactions(conn, preCommit.transactions);
@@ -146,6 +147,33 @@ async function repair(conn: Connection): Promise<RecoveryReport> {
     latest ? { height: latest.height, transactions: latest.transactions } : { height: 0, transactions: [] },
   );
   return { action: 'rolled-back', height: preCommit.height, transactions: [...preCommit.transactions] };
+}
+
+/** Ids a RecoveryError quotes; `chainstore status --json` lists them all. */
+const QUOTED_IDS = 3;
+
+/**
+ * The RecoveryError for a pre-commit record that is neither at the latest block's height nor
+ * one above it: what was found (both heights, the transactions listed and how many of them
+ * are stored), why it is not repaired, and where to look. Reading only: nothing is changed.
+ */
+async function unrepairable(conn: Connection, preCommit: PreCommitState, latestHeight: number): Promise<RecoveryError> {
+  const ids = preCommit.transactions;
+  const stored = ids.length ? (await query.getTransactions(conn, ids)).length : 0;
+  const listed = ids.length
+    ? `${ids.length} transaction${ids.length === 1 ? '' : 's'}: ${describeKeys(ids, QUOTED_IDS)}; ${stored} of them stored`
+    : 'no transactions';
+  const gap =
+    preCommit.height > latestHeight
+      ? `blocks ${latestHeight + 1} to ${preCommit.height - 1} are missing`
+      : 'a commit older than the latest block was recorded last';
+  return new RecoveryError(
+    `recover found a state it must not repair by itself in ${conn.location}: the pre-commit record is at height ${preCommit.height} ` +
+      `(${listed}) but the latest block is at height ${latestHeight}, so ${gap}. Only an unfinished commit of the next block ` +
+      `(a pre-commit record at height ${latestHeight + 1}) is rolled back automatically; nothing was changed. ` +
+      "Run 'chainstore status' on this database to see the pre-commit record and the latest block ('--json' lists every transaction id), " +
+      'then decide by hand, or restore a backup',
+  );
 }
 
 /** The UTXOs that `refs` point at, rebuilt from the committed transactions that made them. */

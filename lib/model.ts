@@ -5,8 +5,9 @@
  *
  * The layer checks structure only: signatures and id hashes are the ledger node's job.
  */
+import { inspect } from 'node:util';
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
-import { ValidationError } from './errors';
+import { QUOTED_LENGTH, ValidationError } from './errors';
 
 /**
  * Any JSON value.
@@ -618,7 +619,7 @@ function frameOf(value: object): Frame {
  */
 export function validateBatch(kind: RecordKind, values: unknown, what: string, max = MAX_BATCH): void {
   if (!Array.isArray(values)) {
-    throw new ValidationError(`invalid ${what}: expected an array, got ${values === null ? 'null' : typeof values}`, '');
+    throw new ValidationError(`invalid ${what}: expected an array, got ${describeArgument(values)}`, '');
   }
   if (values.length > max) {
     throw new ValidationError(`invalid ${what}: at most ${max} records per call, got ${values.length}`, '');
@@ -631,23 +632,52 @@ export function validateBatch(kind: RecordKind, values: unknown, what: string, m
 }
 
 /**
- * Checks a plain argument of a read (a string id, a key, a height).
+ * An argument as an error message shows it: its kind, then the value itself, cut to about
+ * {@link QUOTED_LENGTH} characters (a 10 MB string makes a short message), on one line,
+ * without running any code of the value's own (no custom inspect, no getters), and never
+ * throwing (a revoked Proxy is "a value that cannot be shown").
  *
  * @example
- * checkArgument('txid', typeof id === 'string', id);
+ * describeArgument(-1);              // 'number -1'
+ * describeArgument('7');             // "string '7'"
+ * describeArgument([1, 2]);          // 'array [ 1, 2 ]'
+ * describeArgument(null);            // 'null'
+ * describeArgument('x'.repeat(1e6)); // "string 'xxxx…' (1,000,000 characters)"
+ */
+export function describeArgument(value: unknown): string {
+  try {
+    const kind = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
+    if (value === null || value === undefined) return kind;
+    if (typeof value === 'string') {
+      // Cut by code points, never between the halves of a pair; the quotes and escapes are inspect's.
+      const head = Array.from(value.slice(0, QUOTED_LENGTH * 2)).slice(0, QUOTED_LENGTH).join('');
+      if (head.length === value.length) return `string ${inspect(value)}`;
+      return `string ${inspect(head).replace(/(['"`])$/, '…$1')} (${value.length.toLocaleString('en')} characters)`;
+    }
+    const text = inspect(value, { depth: 1, maxArrayLength: 8, breakLength: Infinity, customInspect: false, getters: false }).replace(/\s*\n\s*/g, ' ');
+    const chars = Array.from(text);
+    return `${kind} ${chars.length > QUOTED_LENGTH ? `${chars.slice(0, QUOTED_LENGTH - 1).join('')}…` : text}`;
+  } catch {
+    return 'a value that cannot be shown';
+  }
+}
+
+/**
+ * Checks a plain argument of a read (a string id, a key, a height). The error shows the
+ * value given (see {@link describeArgument}).
+ *
+ * @example
+ * checkArgument('txid', typeof id === 'string', id);   // ValidationError: invalid txid: expected a string, got number 42
  */
 export function checkArgument(name: string, ok: boolean, value: unknown, expected: string): void {
-  if (!ok) {
-    const got = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
-    throw new ValidationError(`invalid ${name}: expected ${expected}, got ${got}`, name);
-  }
+  if (!ok) throw new ValidationError(`invalid ${name}: expected ${expected}, got ${describeArgument(value)}`, name);
 }
 
 /**
  * Checks an argument that must be a string.
  *
  * @example
- * checkString('txid', 42);   // ValidationError: invalid txid: expected a string, got number
+ * checkString('txid', 42);   // ValidationError: invalid txid: expected a string, got number 42
  */
 export function checkString(name: string, value: unknown): asserts value is string {
   checkArgument(name, typeof value === 'string', value, 'a string');
@@ -675,7 +705,7 @@ export function checkStrings(name: string, value: unknown): asserts value is str
  * Checks an argument that must be a non-negative integer (a height, an index).
  *
  * @example
- * checkHeight('height', -1);   // ValidationError: invalid height: expected a non-negative integer, got number
+ * checkHeight('height', -1);   // ValidationError: invalid height: expected a non-negative integer, got number -1
  */
 export function checkHeight(name: string, value: unknown): asserts value is number {
   checkArgument(name, Number.isSafeInteger(value) && (value as number) >= 0, value, 'a non-negative integer');

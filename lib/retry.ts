@@ -3,13 +3,14 @@
  * and a ConnectionError after the last try (DESIGN section 7). Shared by every backend.
  */
 import { ConnectionError } from './errors';
+import type { ConnectionLog } from './log';
 
 /**
  * How {@link withRetries} retries.
  *
  * @example
  * const { maxTries, connectionTimeout } = conn.config;
- * const policy: RetryPolicy = { backend: conn.backend, maxTries, connectionTimeout, target: conn.location };
+ * const policy: RetryPolicy = { backend: conn.backend, maxTries, connectionTimeout, target: conn.location, log: conn.log, what: 'get block' };
  */
 export interface RetryPolicy {
   /** Backend name, for the error message. */
@@ -33,6 +34,10 @@ export interface RetryPolicy {
   giveUp?: (lastError: unknown, tries: number) => Error;
   /** Stops retrying (the last failure is thrown) once this aborts: a feed being closed. */
   signal?: AbortSignal;
+  /** Where each retry ("try 2 of 3 in 200 ms") and a slow successful try are reported: the connection's log. */
+  log?: ConnectionLog;
+  /** What is being tried (`'get block'`), for those lines. */
+  what?: string;
 }
 
 /**
@@ -85,14 +90,20 @@ export async function withRetries<T>(attempt: () => Promise<T>, policy: RetryPol
   let delay = initialDelay;
   let lastError: unknown;
   let tries = 0;
+  const { log, what = policy.target } = policy;
   while (maxTries === 0 || tries < maxTries) {
     tries++;
+    // Each try is timed on its own: the pauses between tries are reported as retries, not as slowness.
+    const stop = log?.timer(what ?? 'operation');
     try {
-      return connectionTimeout === undefined ? await attempt() : await withTimeout(attempt, connectionTimeout, onLate);
+      const result = connectionTimeout === undefined ? await attempt() : await withTimeout(attempt, connectionTimeout, onLate);
+      stop?.();
+      return result;
     } catch (error) {
       lastError = error;
       if (!retryable(error) || policy.signal?.aborted) break;
       if (maxTries !== 0 && tries >= maxTries) break;
+      log?.retry(what, tries, maxTries, delay, error);
       await pause(delay, policy.signal);
       if (policy.signal?.aborted) break;
       delay = Math.min(delay * 2, maxDelay);

@@ -9,7 +9,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { main } from '../lib/cli';
+import pg from 'pg';
 import { Connection, type Transaction, connect, query, registerBackend, schema } from '../lib';
+import { POSTGRES_URL, postgresUrlFor, skipWithoutPostgres } from './support/postgres';
 
 const ROOT = path.resolve(__dirname, '..');
 const SECRET = 's3cret';
@@ -53,11 +55,31 @@ function spawnCli(args: string[], env: NodeJS.ProcessEnv): CliRun {
   return { code: child.status ?? -1, stdout: child.stdout, stderr: child.stderr };
 }
 
-/** A single `chainstore: ...` line, with no stack trace in it. */
-function expectOneErrorLine(stderr: string): void {
-  expect(stderr, 'stderr').to.match(/^chainstore: \S.*\n$/);
+/**
+ * A single `chainstore <command>: ...` line (`chainstore: ...` before there is a command),
+ * with no stack trace in it.
+ */
+function expectOneErrorLine(stderr: string, command?: string): void {
+  expect(stderr, 'stderr').to.match(command ? new RegExp(`^chainstore ${command}: \\S.*\\n$`) : /^chainstore(?: [a-z]+)?: \S.*\n$/);
   expect(stderr, 'stderr').not.to.match(/\n\s+at /);
 }
+
+/** Every line of `stderr` parsed as JSON (what `--json` promises); fails on one that is not. */
+function jsonLines(stderr: string): Record<string, unknown>[] {
+  return stderr
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => {
+      try {
+        return JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        return expect.fail(`not a JSON line on stderr: ${line}`);
+      }
+    });
+}
+
+/** A port nothing listens on, with a password in the URL that must never show. */
+const DOWN_URL = `postgres://postgres:${SECRET}@127.0.0.1:1/x`;
 
 function countsIn(stdout: string): Record<string, number> {
   const counts: Record<string, number> = {};
@@ -173,6 +195,33 @@ describe('chainstore command', function () {
       expect(JSON.parse(status.stdout)).to.include({ initialized: false });
     });
 
+    it('drop --yes on a database that does not exist exits with 4, says so, and creates nothing', async () => {
+      const drop = await cli(['--url', url, 'drop', '--yes']);
+      expect(drop.code, drop.stderr).to.equal(4);
+      expect(drop.stdout).to.equal('');
+      expectOneErrorLine(drop.stderr, 'drop');
+      expect(drop.stderr).to.include('does not exist or has no chainstore tables: nothing was dropped');
+      expect(fs.readdirSync(dir), 'files created').to.deep.equal([]);
+      const json = await cli(['--url', url, '--json', 'drop', '--yes']);
+      expect(json.code).to.equal(4);
+      expect(jsonLines(json.stderr)).to.deep.equal([
+        { error: { command: 'drop', code: 'CHAINSTORE_CLI_NOT_FOUND', name: 'NotFoundError', message: json.stderr.match(/"message":"([^"]*)"/)![1], exitCode: 4 } },
+      ]);
+      // Without --yes it says so before asking.
+      const asked = await cli(['--url', url, 'drop'], { tty: true, input: 'y\n' });
+      expect(asked.code).to.equal(4);
+      expect(asked.stderr).not.to.include('[y/N]');
+      expect(fs.readdirSync(dir), 'files created').to.deep.equal([]);
+    });
+
+    it('drop --yes leaves a file without chainstore tables alone (exit 4): it is not ours to drop', async () => {
+      const file = path.join(dir, 'ledger.db');
+      fs.writeFileSync(file, '');
+      const drop = await cli(['--url', url, 'drop', '--yes']);
+      expect(drop.code, drop.stderr).to.equal(4);
+      expect(fs.existsSync(file)).to.equal(true);
+    });
+
     it('drop without --yes and without a terminal refuses with exit code 2 and drops nothing', async () => {
       await cli(['--url', url, 'init']);
       const drop = await cli(['--url', url, 'drop'], { tty: false, input: 'y\n' });
@@ -234,16 +283,29 @@ describe('chainstore command', function () {
       expect(JSON.parse(after.stdout).records).to.include({ transactions: 0, blocks: 1 });
     });
 
-    it('recover exits with code 3 on a state that needs a human', async () => {
+    it('recover exits with code 3 on a state that needs a human, saying what it found; status shows that state', async () => {
       await cli(['--url', url, 'init']);
+      const [stored, lost] = [createTransaction('b'), createTransaction('c')];
       await withDatabase(async (conn) => {
         await query.storeBlock(conn, { height: 5, app_hash: 'ab', transactions: [] });
-        await query.storePreCommitState(conn, { height: 9, transactions: [] });
+        await query.storePreCommitState(conn, { height: 9, transactions: [stored.id, lost.id] });
+        await query.writeTransaction(conn, stored);
       });
       const recovered = await cli(['--url', url, 'recover']);
       expect(recovered.code).to.equal(3);
-      expectOneErrorLine(recovered.stderr);
-      expect(recovered.stderr).to.include('height 9');
+      expectOneErrorLine(recovered.stderr, 'recover');
+      expect(recovered.stderr).to.include(`the pre-commit record is at height 9 (2 transactions: ${stored.id}, ${lost.id}; 1 of them stored)`);
+      expect(recovered.stderr).to.include('the latest block is at height 5').and.to.include("Run 'chainstore status'");
+
+      // What the message sends the user to: status shows the same state, and tells recover will not repair it.
+      const status = await cli(['--url', url, 'status']);
+      expect(status, status.stderr).to.include({ code: 0, stderr: '' });
+      expect(status.stdout).to.match(/^latest block\s+height 5$/m);
+      expect(status.stdout).to.match(/^pre-commit\s+height 9, 2 transactions, unfinished commit \(1 stored\) that does not follow the latest block \(height 5\): recover will not repair it/m);
+      expect(status.stdout).to.match(new RegExp(`^\\s+${stored.id}, ${lost.id}$`, 'm'));
+      const json = JSON.parse((await cli(['--url', url, '--json', 'status'])).stdout);
+      expect(json.latestBlockHeight).to.equal(5);
+      expect(json.preCommit).to.deep.equal({ height: 9, transactions: 2, pending: true, repairable: false, transactionIds: [stored.id, lost.id], stored: 1 });
     });
 
     it('start initializes, recovers and shows the status', async () => {
@@ -263,7 +325,7 @@ describe('chainstore command', function () {
       const run = await cli(['--backend', 'oracle', 'status']);
       expect(run.code).to.equal(2);
       expect(run.stdout).to.equal('');
-      expectOneErrorLine(run.stderr);
+      expectOneErrorLine(run.stderr, 'status');
       expect(run.stderr).to.include('oracle').and.to.include('sqlite');
       const fromEnv = await cli(['status'], { env: { CHAINSTORE_DATABASE_BACKEND: 'oracle' } });
       expect(fromEnv.code).to.equal(2);
@@ -314,11 +376,25 @@ describe('chainstore command', function () {
       expect(unknown.stderr).to.include("no backend owns the scheme 'foo:'").and.to.include('postgres://').and.to.include('sqlite:');
     });
 
-    it('bad usage exits with 2 and one line', async () => {
+    it('bad usage exits with 2 and one line; under --json, one JSON line', async () => {
       for (const args of [['frobnicate'], ['status', '--nope'], ['--backend']]) {
         const run = await cli(args);
         expect(run.code, args.join(' ')).to.equal(2);
         expectOneErrorLine(run.stderr);
+        const json = await cli(['--json', ...args]);
+        expect(json.code, args.join(' ')).to.equal(2);
+        const [line, ...more] = jsonLines(json.stderr);
+        expect(more).to.deep.equal([]);
+        expect(line.error).to.include({ code: 'CHAINSTORE_CLI_USAGE', exitCode: 2 });
+      }
+    });
+
+    it('an error names the subcommand the user typed, not an internal step', async () => {
+      const env = { CHAINSTORE_DATABASE_MAX_TRIES: '1' };
+      for (const command of ['status', 'init', 'recover', 'start']) {
+        const run = await cli(['--url', DOWN_URL, command], { env });
+        expect(run.code, command).to.equal(1);
+        expectOneErrorLine(run.stderr, command);
       }
     });
 
@@ -339,7 +415,8 @@ describe('chainstore command', function () {
         const run = await cli(['--backend', 'postgres', '--url', secretUrl, ...command], { env });
         expect(run.code, command.join(' ')).to.be.oneOf([1, 2]);
         expect(run.stdout + run.stderr, command.join(' ')).not.to.include(SECRET);
-        expectOneErrorLine(run.stderr);
+        if (command[0] === '--json') expect(jsonLines(run.stderr)).to.have.length(1);
+        else expectOneErrorLine(run.stderr, command[0]);
       }
       const fromEnv = await cli(['status'], { env: { ...env, CHAINSTORE_DATABASE_URL: secretUrl } });
       expect(fromEnv.code).to.be.oneOf([1, 2]);
@@ -425,6 +502,31 @@ describe('chainstore command', function () {
     });
   });
 
+  describe('drop on PostgreSQL', function () {
+    before(skipWithoutPostgres);
+    // Named after the process, so that no other run can have made it.
+    const missing = `chainstore_cli_missing_${process.pid}`;
+
+    async function databaseExists(name: string): Promise<boolean> {
+      const client = new pg.Client({ connectionString: POSTGRES_URL });
+      await client.connect();
+      try {
+        return (await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount === 1;
+      } finally {
+        await client.end();
+      }
+    }
+
+    it('drop --yes on a database that does not exist exits with 4 and creates none', async () => {
+      expect(await databaseExists(missing)).to.equal(false);
+      const drop = await cli(['--url', postgresUrlFor(missing), 'drop', '--yes']);
+      expect(drop.code, drop.stderr).to.equal(4);
+      expectOneErrorLine(drop.stderr, 'drop');
+      expect(drop.stderr).to.include(`database ${missing} at`).and.to.include('nothing was dropped');
+      expect(await databaseExists(missing)).to.equal(false);
+    });
+  });
+
   describe('as a child process', function () {
     this.timeout(120_000);
 
@@ -450,6 +552,46 @@ describe('chainstore command', function () {
       expect(run.stdout).to.equal('');
       expectOneErrorLine(run.stderr);
       expect(run.stderr).to.include('whitespace').and.not.to.include(SECRET);
+    });
+
+    it('a server that is down: each retry is shown on stderr as it happens, then the error naming the command', () => {
+      const run = spawnCli(['--url', DOWN_URL, 'status'], {});
+      expect(run.code).to.equal(1);
+      expect(run.stdout).to.equal('');
+      expect(run.stderr.split('\n')).to.deep.equal([
+        'chainstore status: [postgres] try 2 of 3 in 100 ms: inspect schema failed: connect ECONNREFUSED 127.0.0.1:1',
+        'chainstore status: [postgres] try 3 of 3 in 200 ms: inspect schema failed: connect ECONNREFUSED 127.0.0.1:1',
+        'chainstore status: [postgres] inspect schema failed: connect ECONNREFUSED 127.0.0.1:1 (ECONNREFUSED)',
+        '',
+      ]);
+      expect(run.stderr).not.to.include(SECRET);
+    });
+
+    it('under --json, every line on stderr is JSON (the retries, then the error) and stdout stays empty', () => {
+      const run = spawnCli(['--json', 'status'], { CHAINSTORE_DATABASE_URL: DOWN_URL });
+      expect(run.code).to.equal(1);
+      expect(run.stdout).to.equal('');
+      const lines = jsonLines(run.stderr);
+      expect(lines).to.have.length(3);
+      expect(lines[0]).to.include({ level: 'warn', topic: 'retry', backend: 'postgres', try: 2, of: 3, delay: 100 });
+      expect(lines[1]).to.include({ try: 3 });
+      expect(lines[2]).to.deep.equal({
+        error: {
+          command: 'status',
+          code: 'CHAINSTORE_CONNECTION',
+          name: 'ConnectionError',
+          message: '[postgres] inspect schema failed: connect ECONNREFUSED 127.0.0.1:1 (ECONNREFUSED)',
+          exitCode: 1,
+        },
+      });
+      expect(run.stderr).not.to.include(SECRET);
+    });
+
+    it('drop --yes on a database that does not exist exits with 4 and creates no file', () => {
+      const run = spawnCli(['drop', '--yes'], { CHAINSTORE_DATABASE_URL: url });
+      expect(run.code, run.stderr).to.equal(4);
+      expectOneErrorLine(run.stderr, 'drop');
+      expect(fs.readdirSync(dir)).to.deep.equal([]);
     });
 
     it('drop from a script without --yes refuses with exit code 2', async () => {

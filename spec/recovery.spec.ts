@@ -200,7 +200,25 @@ describe(`crash recovery on ${engine.name}`, () => {
 
   it('refuses a pre-commit record below the latest block', async () => {
     await query.storePreCommitState(conn, { height: ledger.height - 1, transactions: [] });
-    await expect(recover(conn)).to.be.rejectedWith(RecoveryError);
+    const error = await expect(recover(conn)).to.be.rejectedWith(RecoveryError);
+    expect(error.message).to.include(`the pre-commit record is at height ${ledger.height - 1} (no transactions) but the latest block is at height ${ledger.height}`);
+    expect(error.message).to.include('a commit older than the latest block was recorded last');
+  });
+
+  it('says in a refusal what it found (both heights, the transactions, how many are stored) and which command shows it', async () => {
+    const entry = ledger.nextBlock(4, 0);
+    const ids = entry.txs.map((tx) => tx.id);
+    const preCommit = { height: ledger.height + 3, transactions: ids };
+    await query.storePreCommitState(conn, preCommit);
+    await query.writeTransactions(conn, entry.txs.slice(0, 2));
+    const error = await expect(recover(conn)).to.be.rejectedWith(RecoveryError);
+    expect(error.message).to.include(`the pre-commit record is at height ${ledger.height + 3} (4 transactions: ${ids.slice(0, 3).join(', ')} and 1 more; 2 of them stored)`);
+    expect(error.message).to.include(`but the latest block is at height ${ledger.height}, so blocks ${ledger.height + 1} to ${ledger.height + 2} are missing`);
+    expect(error.message).to.include('nothing was changed').and.to.include("Run 'chainstore status'").and.to.include(conn.location);
+    expect(error.message).not.to.include('needs a human');
+    // Saying so changed nothing.
+    expect(await query.getPreCommitState(conn)).to.deep.equal(preCommit);
+    expect((await query.getTransactions(conn, ids)).map((tx) => tx.id)).to.deep.equal(ids.slice(0, 2));
   });
 
   it('does nothing on a consistent database', async () => {

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
-import { Connection, type Generic, MAX_BATCH, type Transaction, ValidationError, isGeneric, query } from '../lib';
+import { Connection, type Generic, MAX_BATCH, type Transaction, ValidationError, connect, isGeneric, query } from '../lib';
 import type { GenericSignature } from '../lib/dispatch';
 import { MAX_NESTING, type RecordKind, validate, validateBatch } from '../lib/model';
 
@@ -451,6 +451,47 @@ describe('validation', () => {
     it(`writeTransactions accepts a batch of exactly ${MAX_BATCH.toLocaleString('en')}`, async () => {
       await query.writeTransactions(conn, new Array(MAX_BATCH).fill(CREATE));
       expect(called).to.deep.equal(['query.writeTransactions']);
+    });
+  });
+
+  describe('argument errors show the value given (on a real SQLite connection)', () => {
+    let conn: Connection;
+    before(async () => {
+      conn = await connect({ name: ':memory:' }, {});
+    });
+    after(async () => {
+      await conn.close();
+    });
+
+    it('getBlock(conn, -1) says -1, not only "number"', async () => {
+      const error = await validationRejectionOf(query.getBlock(conn, -1));
+      expect(error.message).to.equal('invalid height: expected a non-negative integer, got number -1');
+      expect(error.path).to.equal('height');
+    });
+
+    it('shows strings quoted, arrays and objects in brief, and numbers as they are', async () => {
+      expect((await validationRejectionOf(query.getBlock(conn, 1.5))).message).to.match(/got number 1\.5$/);
+      expect((await validationRejectionOf(query.getBlock(conn, '7' as never))).message).to.match(/got string '7'$/);
+      expect((await validationRejectionOf(query.getTransaction(conn, 42 as never))).message).to.match(/expected a string, got number 42$/);
+      expect((await validationRejectionOf(query.getTransactions(conn, 'abc' as never))).message).to.match(/got string 'abc'$/);
+      expect((await validationRejectionOf(query.getTransactions(conn, [1, 2] as never))).message).to.match(/got array \[ 1, 2 \]$/);
+      expect((await validationRejectionOf(query.getBlock(conn, null as never))).message).to.match(/got null$/);
+      expect((await validationRejectionOf(query.writeTransactions(conn, 7 as never))).message).to.match(/expected an array, got number 7$/);
+    });
+
+    it('cuts a huge value short, keeps a message on one line, and survives values that resist being shown', async () => {
+      const huge = await validationRejectionOf(query.getTransactions(conn, `${'x'.repeat(100_000)}\nsecond line` as never));
+      expect(huge.message.length).to.be.below(200);
+      expect(huge.message).to.include('(100,012 characters)').and.not.to.include('\n');
+      const cycle: Record<string, unknown> = { a: 1 };
+      cycle.self = cycle;
+      expect((await validationRejectionOf(query.getBlock(conn, cycle as never))).message).to.match(/got object .*Circular/);
+      // A value's own inspect hook is not run: it could throw, or print what it likes.
+      const hostile = { [Symbol.for('nodejs.util.inspect.custom')]: () => { throw new Error('boom'); } };
+      expect((await validationRejectionOf(query.getBlock(conn, hostile as never))).message).to.match(/got object \{/);
+      const revoked = Proxy.revocable({}, {});
+      revoked.revoke();
+      expect((await validationRejectionOf(query.getBlock(conn, revoked.proxy as never))).message).to.match(/got a value that cannot be shown$/);
     });
   });
 });

@@ -14,6 +14,7 @@ import type * as changefeed from '../../lib/changefeed';
 import type { HandlerMap } from '../../lib/dispatch';
 import { OperationError, UnsupportedOperationError } from '../../lib/errors';
 import type { TableName } from '../../lib/tables';
+import type { FeedOutage } from '../../lib/log';
 import { pause } from '../../lib/retry';
 import type { MongoConnection } from './connection';
 import { type ChangeStream, type ChangeStreamDocument, type Document, type ResumeToken, Timestamp } from './driver';
@@ -155,6 +156,7 @@ export class MongoChangeFeed extends ChangeFeed {
   #serverHasImages = false;
   #splitLargeEvents = false;
   readonly #fragments = new FragmentJoiner();
+  readonly #outage: FeedOutage;
 
   constructor(
     private readonly conn: MongoConnection,
@@ -163,6 +165,7 @@ export class MongoChangeFeed extends ChangeFeed {
     options?: ChangefeedOptions,
   ) {
     super(table, operations, options);
+    this.#outage = conn.log.feedOutage(table);
   }
 
   /** Where the feed is: the start time, or the last event delivered (undefined before start). */
@@ -237,11 +240,13 @@ export class MongoChangeFeed extends ChangeFeed {
         }
         if (!isResumable(error)) throw mapMongoError(error, `read changefeed on ${this.table}`, { secret: this.conn.config.password });
         // The deployment is down or between primaries: try again from the same position.
+        this.#outage.failed(error);
         await pause(wait, signal);
         wait = Math.min(wait * 2, LONGEST_PAUSE_MS);
         continue;
       }
       wait = FIRST_PAUSE_MS;
+      this.#outage.resumed();
       if (change) {
         const whole = this.#fragments.add(change);
         // Part of a split event: the position stays before it until the whole has arrived.

@@ -130,6 +130,8 @@ export class MongoConnection extends Connection {
       },
       {
         backend: BACKEND,
+        log: this.log,
+        what,
         maxTries: this.config.maxTries,
         retryable: (error) => !this.closed && isRetryable(error),
         giveUp: (error, tries) => mapMongoError(error, what, { secret: this.config.password, tries, target: this.location }),

@@ -27,6 +27,11 @@ export class PostgresChangeFeed extends ChangeLogFeed<PostgresConnection> {
   #wake: (() => void) | undefined;
   #notified = false;
   #stopped = false;
+  /** Reports the listening session's outages: the feed polls meanwhile, so they only delay events. */
+  readonly #listening = this.conn.log.feedOutage(this.table, {
+    part: 'its notification session',
+    meanwhile: `it polls the change log every ${this.conn.pollInterval} ms until the session is back`,
+  });
 
   protected override async start(): Promise<void> {
     // Listen first: a change committed between the two steps still wakes the feed.
@@ -53,8 +58,9 @@ export class PostgresChangeFeed extends ChangeLogFeed<PostgresConnection> {
   private async listen(): Promise<void> {
     if (this.#stopped) return;
     const client = new pg.Client({ ...this.conn.clientConfig(), application_name: LISTENER_NAME });
-    const lost = () => {
+    const lost = (error?: unknown) => {
       if (this.#listener !== client) return;
+      this.#listening.failed(error ?? new Error('the session ended'));
       this.#listener = undefined;
       client.end().catch(() => undefined);
       this.#wake?.();
@@ -70,7 +76,9 @@ export class PostgresChangeFeed extends ChangeLogFeed<PostgresConnection> {
       await client.connect();
       await client.query(`LISTEN ${CHANGES_CHANNEL}`);
       this.#listener = client;
-    } catch {
+      this.#listening.resumed();
+    } catch (error) {
+      if (!this.#stopped) this.#listening.failed(error);
       client.end().catch(() => undefined);
       this.relisten();
     }

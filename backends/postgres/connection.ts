@@ -232,6 +232,8 @@ export class PostgresConnection extends SqlConnection {
     return withRetries(work, {
       backend: 'postgres',
       signal,
+      log: this.log,
+      what,
       maxTries: this.config.maxTries,
       retryable: (error) => !this.closed && isRetryable(error),
       giveUp: (error) => mapPostgresError(error, what),
@@ -339,6 +341,8 @@ export class PostgresConnection extends SqlConnection {
         }
       }, {
         backend: 'postgres',
+        log: this.log,
+        what: 'recover',
         maxTries: this.config.maxTries,
         // A lost session (work's statements come back mapped): all of it again, on a new one.
         retryable: (error) => !this.closed && (error instanceof ConnectionError || isRetryable(error)),

@@ -33,6 +33,7 @@
 import { ChangeFeed, type ChangeEvent, type ChangefeedOptions } from '../../lib/changefeed';
 import type * as changefeed from '../../lib/changefeed';
 import type { HandlerMap } from '../../lib/dispatch';
+import type { FeedOutage } from '../../lib/log';
 import { pause } from '../../lib/retry';
 import type { TableName } from '../../lib/tables';
 import { type ChangeEntry, entriesById, entriesNumbered, liveEntries, startRead, tailRead } from './changelog';
@@ -60,6 +61,7 @@ export class RethinkChangeFeed extends ChangeFeed {
   #pending: Promise<LiveReport> | undefined;
   /** When the wake-up last reported, or its connection last answered a ping. */
   #heard = 0;
+  readonly #outage: FeedOutage;
 
   constructor(
     private readonly conn: RethinkConnection,
@@ -68,6 +70,7 @@ export class RethinkChangeFeed extends ChangeFeed {
     options?: ChangefeedOptions,
   ) {
     super(table, operations, options);
+    this.#outage = conn.log.feedOutage(table);
     this.#reader = new LogReader(table, operations, { pendingTimeout: conn.options.pendingTimeout, checkInterval: conn.options.pollInterval });
   }
 
@@ -95,6 +98,7 @@ export class RethinkChangeFeed extends ChangeFeed {
         const behind = await this.readOutstanding();
         if (behind.length) return behind;
         const answer = await this.conn.run('read changefeed', tailRead(this.conn.db, this.table, this.#reader.position, BATCH));
+        this.#outage.resumed();
         const { events, full, resolve } = this.#reader.acceptTail(answer, BATCH);
         // Delivered before anything else can fail: the reader has gone past them.
         if (events.length) return events;
@@ -108,6 +112,7 @@ export class RethinkChangeFeed extends ChangeFeed {
       } catch (error) {
         if (signal.aborted || this.closed) return [];
         if (!isTransient(error)) throw error;
+        this.#outage.failed(error);
         this.dropLive();
         await pause(this.conn.options.pollInterval, signal);
       }

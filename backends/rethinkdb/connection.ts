@@ -154,6 +154,8 @@ export class RethinkConnection extends Connection {
   private attempt<T>(what: string, write: boolean, sent: () => boolean, work: () => Promise<T>): Promise<T> {
     return withRetries(work, {
       backend: 'rethinkdb',
+      log: this.log,
+      what,
       maxTries: this.config.maxTries,
       // A chainstore error thrown inside (a closed connection) is final.
       retryable: (error) => !this.closed && !(error instanceof BackendError) && isTransient(error),

@@ -7,6 +7,7 @@
  */
 import { ChangeFeed, type ChangeEvent, type ChangefeedOptions } from '../../lib/changefeed';
 import { ConnectionError, OperationError } from '../../lib/errors';
+import type { FeedOutage } from '../../lib/log';
 import type { TableName } from '../../lib/tables';
 import type { SqlConnection } from './connection';
 
@@ -79,6 +80,8 @@ export abstract class ChangeLogFeed<C extends SqlConnection> extends ChangeFeed 
   protected position = 0;
   /** The identity of the log that `position` counts in (see LOG_IDENTITY). */
   protected log = '';
+  /** Reports an outage of this feed and its end (lib/log.ts). */
+  protected readonly outage: FeedOutage;
 
   constructor(
     protected readonly conn: C,
@@ -87,6 +90,7 @@ export abstract class ChangeLogFeed<C extends SqlConnection> extends ChangeFeed 
     options?: ChangefeedOptions,
   ) {
     super(table, operations, options);
+    this.outage = conn.log.feedOutage(table);
   }
 
   /** Resolves when changes may have arrived (or the wait is over, or `signal` aborts). */
@@ -120,9 +124,11 @@ export abstract class ChangeLogFeed<C extends SqlConnection> extends ChangeFeed 
           if (signal.aborted) return [];
           throw error;
         }
+        this.outage.failed(error);
         await this.waitForChanges(signal);
         continue;
       }
+      this.outage.resumed();
       const { events, more } = batch;
       if (events.length) return events;
       // A full batch of other tables' events: read on at once.

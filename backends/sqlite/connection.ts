@@ -149,7 +149,10 @@ export class SqliteConnection extends SqlConnection {
     let result: T;
     try {
       if (this.db.inTransaction) return work();
+      // Timed when it succeeds (as every backend times its operations): a failure is thrown, not logged.
+      const stop = this.log.timer(what);
       result = this.db.transaction(work).immediate();
+      stop();
     } catch (error) {
       throw mapSqliteError(error, what);
     }
@@ -173,7 +176,10 @@ export class SqliteConnection extends SqlConnection {
   /** Runs a read, mapping engine errors. */
   read<T>(what: string, work: () => T): T {
     try {
-      return work();
+      const stop = this.log.timer(what);
+      const result = work();
+      stop();
+      return result;
     } catch (error) {
       throw mapSqliteError(error, what);
     }

@@ -8,12 +8,12 @@
  * pool are distinct and each termination hits a real reconnect path.
  */
 import { expect } from 'chai';
-import net from 'node:net';
 import pg from 'pg';
 import { CHANGE_LOG_LOCK } from '../../backends/postgres/connection';
 import { type Block, type ChangeEvent, ChangeFeed, type Connection, OperationError, changefeed, connect, query, schema } from '../../lib';
 import { hexId } from '../conformance/fixtures';
 import { POSTGRES_URL, connectPostgres, skipWithoutPostgres, truncateAll } from '../support/postgres';
+import { Relay, postgresTarget as target } from '../support/relay';
 
 /** Writes of the acceptance test, each its own call (its own transaction). */
 const WRITES = 10_000;
@@ -140,64 +140,6 @@ class Terminator {
   async close(): Promise<void> {
     await Promise.all([this.client, this.locker].map((client) => client.end().catch(() => undefined)));
   }
-}
-
-/**
- * A TCP relay in front of the server, to make a real outage for one connection only:
- * `down()` cuts every relayed session and refuses new ones; `up()` serves again on the
- * same port.
- */
-class Relay {
-  port = 0;
-  #server: net.Server | undefined;
-  #sockets = new Set<net.Socket>();
-
-  constructor(private readonly target: { host: string; port: number }) {}
-
-  /** The test database's URL, through the relay. */
-  get url(): string {
-    const url = new URL(POSTGRES_URL);
-    url.hostname = '127.0.0.1';
-    url.port = String(this.port);
-    return url.toString();
-  }
-
-  async up(): Promise<void> {
-    const server = net.createServer((inbound) => {
-      const outbound = net.connect(this.target.port, this.target.host);
-      for (const socket of [inbound, outbound]) {
-        this.#sockets.add(socket);
-        socket.on('close', () => this.#sockets.delete(socket));
-        socket.on('error', () => undefined);
-      }
-      inbound.on('close', () => outbound.destroy());
-      outbound.on('close', () => inbound.destroy());
-      inbound.pipe(outbound).pipe(inbound);
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.port, '127.0.0.1', () => resolve());
-    });
-    this.port = (server.address() as net.AddressInfo).port;
-    this.#server = server;
-  }
-
-  async down(): Promise<void> {
-    const server = this.#server;
-    this.#server = undefined;
-    for (const socket of this.#sockets) socket.destroy();
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
-
-  /** Relayed sockets now open (both directions counted). */
-  get open(): number {
-    return this.#sockets.size;
-  }
-}
-
-function target(): { host: string; port: number } {
-  const url = new URL(POSTGRES_URL);
-  return { host: url.hostname || '127.0.0.1', port: Number(url.port || 5432) };
 }
 
 describe('postgres changefeed', function () {

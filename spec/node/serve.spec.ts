@@ -238,7 +238,7 @@ describe('node: chainstore serve as a child process', () => {
           expect(exit, second.output()).to.deep.equal({ code: 1, signal: null });
           const lines = second.stderr.trimEnd().split('\n');
           expect(lines, second.stderr).to.have.length(1);
-          expect(lines[0]).to.match(/^chainstore: /);
+          expect(lines[0]).to.match(/^chainstore serve: /);
           expect(lines[0]).to.include(flag);
           expect(lines[0]).to.include(String(flag === '--port' ? first.port : first.wsPort));
           expect(lines[0]).to.match(/in use/);

@@ -5,7 +5,9 @@
  * stack, util.inspect with hidden properties, JSON, the whole cause chain), not in the
  * connection or its config (util.inspect, JSON, location), not in what the `chainstore`
  * command prints for any subcommand, for every registered backend, with the server down
- * (127.0.0.1:1) and, for PostgreSQL, with the server up.
+ * (127.0.0.1:1) and, for PostgreSQL, with the server up; not in any line of the log either
+ * (the `logger` option's messages and fields, and the `DEBUG=chainstore:*` output), nor in
+ * the retry lines the command prints.
  *
  * A part of a password counts: a URL parser that cuts a password at an unencoded '@' shows
  * the rest of it as a host name. Malformed URLs count too (whitespace around them, a slash
@@ -17,20 +19,25 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { format, inspect } from 'node:util';
 import {
   ChainstoreError,
   ChangeFeed,
-  type Connection,
+  Connection,
   type ConnectionOptions,
   admin,
   capabilities,
   changefeed,
   connect,
   listBackends,
+  type Logger,
   query,
+  recover,
+  registerBackend,
   schema,
 } from '../../lib';
 import { main } from '../../lib/cli';
+import { withRetries } from '../../lib/retry';
 import { createTx } from '../conformance/fixtures';
 import { POSTGRES_URL, skipWithoutPostgres } from '../support/postgres';
 import { leakingViews, leaksIn, viewsOfConnection, viewsOfError, viewsOfValue } from '../support/secrets';
@@ -171,6 +178,49 @@ async function exercise(log: LeakLog, context: string, conn: Connection): Promis
 }
 
 // ---------------------------------------------------------------------------
+// The log
+// ---------------------------------------------------------------------------
+
+/** The `debug` package's switches, as far as this spec turns them. */
+interface DebugModule {
+  enable(namespaces: string): void;
+  disable(): string;
+  log: (...args: unknown[]) => void;
+}
+
+/**
+ * Runs `work` with `DEBUG=chainstore:*` turned on in this process (the package's own
+ * `enable()`, which is what the variable does at start-up) and its output collected: `debug`
+ * writes through `debug.log`, its documented hook. Whatever was enabled before is restored.
+ */
+async function withDebugOutput(work: () => Promise<void>): Promise<string[]> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const debug = require('debug') as DebugModule;
+  const output: string[] = [];
+  const previousLog = debug.log;
+  const previous = debug.disable();
+  debug.enable('chainstore:*');
+  debug.log = (...args: unknown[]) => void output.push(format(...args));
+  try {
+    await work();
+  } finally {
+    debug.log = previousLog;
+    debug.disable();
+    if (previous) debug.enable(previous);
+  }
+  return output;
+}
+
+/** A logger keeping, for each line, the message and every common view of its fields. */
+function collectingLogger(): { lines: [string, string][]; logger: Logger } {
+  const lines: [string, string][] = [];
+  const at = (level: string) => (fields: object, message: string) => {
+    lines.push([`logger.${level} message`, message], [`logger.${level} fields: JSON`, JSON.stringify(fields)], [`logger.${level} fields: util.inspect`, inspect(fields, { showHidden: true })]);
+  };
+  return { lines, logger: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') } };
+}
+
+// ---------------------------------------------------------------------------
 // The command
 // ---------------------------------------------------------------------------
 
@@ -266,6 +316,43 @@ describe('reliability: the password never shows', function () {
     });
   });
 
+  describe('the log, with a driver that repeats the password', function () {
+    /** What a careless driver might say, in every form the password can take. */
+    class CarelessConnection extends Connection {}
+    const carelessError = (password: string) =>
+      new Error(`cannot reach postgres://app:${password}@db.internal/x (password ${password} rejected; as sent: ${encodeURIComponent(password)}; host ${password.split('@').pop()})`);
+
+    before(() => {
+      registerBackend('secrets-careless', (config) => new CarelessConnection(config), { name: 'careless' });
+      query.getLatestBlock.register(CarelessConnection, (conn) =>
+        withRetries(() => Promise.reject(carelessError(conn.config.password ?? '')), { backend: conn.backend, maxTries: 3, initialDelay: 1, log: conn.log, what: 'get latest block' }),
+      );
+    });
+
+    after(() => {
+      query.getLatestBlock.unregister(CarelessConnection);
+      registerBackend('secrets-careless', null);
+    });
+
+    for (const password of PASSWORDS) {
+      it(`masks ${DESCRIBED[password]} in every retry line of the logger and of DEBUG`, async function () {
+        const log = new LeakLog(password);
+        const { lines, logger } = collectingLogger();
+        const debugOutput = await withDebugOutput(async () => {
+          const conn = await connect({ backend: 'secrets-careless', password, logger }, {});
+          await query.getLatestBlock(conn).catch(() => undefined);
+          await conn.close();
+        });
+        // The driver's words did reach the log (masked): two retries, each in both places.
+        expect(lines.filter(([view]) => view === 'logger.warn message').map(([, text]) => text)).to.have.length(2);
+        expect(debugOutput.filter((line) => line.includes('cannot reach postgres://app:***@db.internal/x (password *** rejected'))).to.have.length(2);
+        log.check('the logger', lines);
+        log.check('DEBUG=chainstore:*', debugOutput.map((line) => ['DEBUG output', line] as [string, string]));
+        log.expectNone();
+      });
+    }
+  });
+
   for (const backend of BACKENDS) {
     describe(`${backend}${backend === 'sqlite' ? '' : ', server down'}`, function () {
       for (const password of PASSWORDS) {
@@ -290,6 +377,29 @@ describe('reliability: the password never shows', function () {
           expect(missed, 'every way delivers the password, and every refusal is a ChainstoreError').to.deep.equal([]);
         });
 
+        it(`the log: ${which} is in no line of the logger or of DEBUG, retries included, however it is given`, async function () {
+          const log = new LeakLog(password);
+          const { lines, logger } = collectingLogger();
+          const debugOutput = await withDebugOutput(async () => {
+            for (const way of waysFor(backend, password, join(dir, `log-${backend}-${PASSWORDS.indexOf(password)}.db`))) {
+              // Two tries, so that a server that is down makes a retry line; a refused URL makes no connection to log.
+              const conn = await connect({ ...way.options, maxTries: 2, logger }, { ...way.env, CHAINSTORE_DATABASE_MAX_TRIES: '2' }).catch(() => undefined);
+              if (!conn) continue;
+              for (const work of [() => schema.isInitialized(conn), () => query.getLatestBlock(conn), () => query.writeTransaction(conn, createTx()), () => recover(conn)]) {
+                await work().catch(() => undefined);
+              }
+              await conn.close();
+            }
+          });
+          log.check(`${backend}, the logger`, lines);
+          log.check(`${backend}, DEBUG=chainstore:*`, debugOutput.map((line) => ['DEBUG output', line] as [string, string]));
+          log.expectNone();
+          // The log really said something (a leak had a chance to happen): retries of a server down, recover's line on sqlite.
+          expect(lines.length, 'logger lines').to.be.greaterThan(0);
+          expect(debugOutput.length, 'DEBUG lines').to.be.greaterThan(0);
+          if (backend !== 'sqlite') expect(debugOutput.some((line) => line.includes('chainstore:retry')), 'a retry line').to.equal(true);
+        });
+
         it(`the chainstore command: ${which} is in no output of any subcommand, however it is given`, async function () {
           const log = new LeakLog(password);
           let reached = 0;
@@ -298,6 +408,11 @@ describe('reliability: the password never shows', function () {
               const run = await cli([...way.args, ...argv], way.env, input);
               log.check(`${backend}, ${way.title}, chainstore ${argv.join(' ')} (exit ${run.code})`, [['output', run.output]]);
               if (/127\.0\.0\.1|location|initialized|dropped|recover/.test(run.output)) reached++;
+            }
+            // With two tries, a server that is down makes the command print a retry line too.
+            for (const argv of [['status'], ['--json', 'status']]) {
+              const run = await cli([...way.args, ...argv], { ...way.env, CHAINSTORE_DATABASE_MAX_TRIES: '2' });
+              log.check(`${backend}, ${way.title}, chainstore ${argv.join(' ')} with retries (exit ${run.code})`, [['output', run.output]]);
             }
           }
           log.expectNone();
