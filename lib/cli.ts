@@ -248,6 +248,10 @@ function buildProgram(io: CliIo, secrets: string[], context: RunContext): Comman
     .option('--body-limit <bytes>', 'largest request body; larger ones get 413', integerOption, 1024 * 1024)
     .option('--shutdown-timeout <ms>', 'on SIGINT or SIGTERM, how long pending posts are committed before the rest are refused', integerOption, 10_000)
     .action(run(serveCommand));
+  // Errors name the subcommand the user typed, whichever file defines it.
+  program.hook('preAction', (_program, actionCommand) => {
+    context.command = actionCommand.name();
+  });
   addLedgerCommands(program, {
     stdout: io.stdout,
     stderr: io.stderr,

@@ -8,18 +8,24 @@ import { rename, rm } from 'node:fs/promises';
 import { once } from 'node:events';
 import * as readline from 'node:readline';
 import type { Writable } from 'node:stream';
-import { ValidationError } from './errors';
+import { ConfigurationError, ValidationError } from './errors';
 import type { LedgerEntry } from './pages';
 
 /**
- * The entries of a ledger file, line by line (blank lines are skipped). A line that is not
- * JSON rejects with ValidationError naming the file and the line.
+ * The entries of a ledger file, line by line (blank lines are skipped). A file that cannot be
+ * opened rejects with ConfigurationError; a line that is not JSON with ValidationError naming
+ * the file and the line.
  *
  * @example
  * const report = await importLedger(conn, readLedgerFile('ledger.jsonl'));
  */
 export async function* readLedgerFile(path: string): AsyncGenerator<LedgerEntry> {
-  const lines = readline.createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
+  const input = createReadStream(path, { encoding: 'utf8' });
+  // Opened before the first line is asked for, so a missing file is a clear error up front.
+  await once(input, 'open').catch((error: NodeJS.ErrnoException) => {
+    throw new ConfigurationError(`cannot read ledger file ${path}: ${error.code === 'ENOENT' ? 'no such file' : error.message}`, { cause: error });
+  });
+  const lines = readline.createInterface({ input, crlfDelay: Infinity });
   let number = 0;
   for await (const line of lines) {
     number += 1;

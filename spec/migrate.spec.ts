@@ -242,13 +242,24 @@ describe('moving a ledger between engines', function () {
       const imported = await cli(['--url', `sqlite://${target}`, 'import', file]);
       expect(imported.code).to.equal(1);
       expect(imported.stdout).to.match(/blocks .* DIFFERS/);
-      expect(imported.stderr).to.match(/\nchainstore: the copy differs from its source in blocks \(counts or checksums; see the report\)\n$/);
+      expect(imported.stderr).to.match(/\nchainstore import: the copy differs from its source in blocks \(counts or checksums; see the report\)\n$/);
     });
 
     it('migrate needs --from and --to', async function () {
       const run = await cli(['migrate', '--from', `sqlite://${path.join(dir, 'a.db')}`]);
       expect(run.code).to.equal(2);
       expect(run.stderr).to.match(/--to/);
+    });
+
+    it('names the subcommand in its errors, and under --json reports them as JSON', async function () {
+      const missing = path.join(dir, 'missing.jsonl');
+      const plain = await cli(['--url', `sqlite://${path.join(dir, 't.db')}`, 'import', missing]);
+      expect(plain.code).to.equal(2);
+      expect(plain.stderr).to.match(/^chainstore import: cannot read ledger file .*missing\.jsonl: no such file$/m);
+      const json = await cli(['--json', '--url', `sqlite://${path.join(dir, 't.db')}`, 'import', missing]);
+      expect(json.code).to.equal(2);
+      const last = JSON.parse(json.stderr.trim().split('\n').pop() ?? '{}');
+      expect(last.error.command).to.equal('import');
     });
   });
 
