@@ -230,14 +230,14 @@ describe('chainstore/fp-ts', () => {
     });
   });
 
-  describe('the README example', function () {
+  describe('the example of docs/fp-ts.md', function () {
     this.timeout(120_000);
     let dir: string;
     let sample: string;
     let problems: Record<string, string[]>;
 
     before(() => {
-      sample = sampleAfterHeading(fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8'), '## fp-ts');
+      sample = sampleAfterHeading(fs.readFileSync(path.join(ROOT, 'docs', 'fp-ts.md'), 'utf8'), '# fp-ts');
       // The same example with the narrowing by code taken out: strict TypeScript must refuse it.
       const narrowing = "error.code === 'CHAINSTORE_DUPLICATE_KEY' && ";
       expect(sample, 'the example handles DuplicateKeyError by its code').to.include(narrowing);
