@@ -73,8 +73,8 @@ interface Ran {
   stderr: string;
 }
 
-function spawn(command: string, args: string[], cwd: string, timeout = 60_000): Ran {
-  const child = spawnSync(command, args, { cwd, encoding: 'utf8', timeout });
+function spawn(command: string, args: string[], cwd: string, timeout = 60_000, env: NodeJS.ProcessEnv = process.env): Ran {
+  const child = spawnSync(command, args, { cwd, encoding: 'utf8', timeout, env });
   if (child.error) throw child.error;
   return child;
 }
@@ -254,6 +254,56 @@ describe('packed package', function () {
     const child = spawn(bin, ['--url', `sqlite://${packed.scratch}/ledger.db`, '--json', 'start'], packed.project);
     expect(child.status, child.stderr).to.equal(0);
     expect(JSON.parse(child.stdout)).to.nested.include({ 'recovery.action': 'none', 'status.initialized': true });
+  });
+
+  describe('the installed command, on what #13 asked of it', function () {
+    const bin = () => path.join(packed.project, 'node_modules', '.bin', 'chainstore');
+
+    it('export, then import into a new database: the report says both sides match; run again, nothing is written twice', () => {
+      const source = `sqlite://${packed.scratch}/export-source.db`;
+      expect(spawn(bin(), ['--url', source, 'start'], packed.project).status).to.equal(0);
+      const file = path.join(packed.scratch, 'ledger.jsonl');
+      const exported = spawn(bin(), ['--url', source, 'export', '--out', file], packed.project);
+      expect(exported.status, exported.stderr).to.equal(0);
+      const target = `sqlite://${packed.scratch}/import-target.db`;
+      for (const run of [1, 2]) {
+        const imported = spawn(bin(), ['--url', target, '--json', 'import', file], packed.project);
+        expect(imported.status, imported.stderr).to.equal(0);
+        const report = JSON.parse(imported.stdout);
+        expect(report.differing, `run ${run}`).to.deep.equal([]);
+        expect(report.target.blocks.count, `run ${run}`).to.equal(report.source.blocks.count);
+      }
+      const migrated = spawn(bin(), ['migrate', '--from', source, '--to', `sqlite://${packed.scratch}/migrate-target.db`], packed.project);
+      expect(migrated.status, migrated.stderr).to.equal(0);
+      expect(migrated.stdout).to.include('counts and checksums of both sides match');
+    });
+
+    it('drop --yes on a database that does not exist creates nothing and exits with 4', () => {
+      const missing = path.join(packed.scratch, 'never-made.db');
+      const child = spawn(bin(), ['--url', `sqlite://${missing}`, 'drop', '--yes'], packed.project);
+      expect(child.status, child.stderr).to.equal(4);
+      expect(child.stderr).to.match(/^chainstore drop: /);
+      expect(fs.existsSync(missing)).to.equal(false);
+    });
+
+    it('against a server that is down: retry lines on stderr, then the error naming the subcommand; under --json, JSON lines', () => {
+      const env = { ...process.env, CHAINSTORE_DATABASE_MAX_TRIES: '2', CHAINSTORE_DATABASE_CONNECTION_TIMEOUT: '1000' };
+      const plain = spawn(bin(), ['--url', 'postgres://postgres@127.0.0.1:1/x', 'status'], packed.project, 60_000, env);
+      expect(plain.status).to.equal(1);
+      expect(plain.stderr).to.match(/^chainstore status: \[postgres\] try 2 of 2 in \d+ ms/m);
+      expect(plain.stderr.trimEnd().split('\n').pop()).to.match(/^chainstore status: /);
+      const json = spawn(bin(), ['--url', 'postgres://postgres@127.0.0.1:1/x', '--json', 'status'], packed.project, 60_000, env);
+      expect(json.status).to.equal(1);
+      const lines = json.stderr.trimEnd().split('\n').map((line) => JSON.parse(line));
+      expect(lines[lines.length - 1].error).to.include({ command: 'status', exitCode: 1 });
+      expect(lines.some((line) => /try 2 of 2/.test(line.message ?? ''))).to.equal(true);
+    });
+
+    it('an argument error shows the value it got', () => {
+      const code = "const { connect, query } = require('chainstore'); connect({ backend: 'sqlite', name: ':memory:' }).then((c) => query.getBlock(c, -1)).catch((e) => console.log(e.message));";
+      const child = spawn(process.execPath, ['-e', code], packed.project);
+      expect(child.stdout).to.match(/got number -1/);
+    });
   });
 
   it('attw and publint find no problem in the tarball', () => {

@@ -67,7 +67,8 @@ function makeProject(project: string, tarball: string): void {
     name: 'chainstore-user',
     version: '1.0.0',
     private: true,
-    dependencies: { 'better-sqlite3': installedVersion('better-sqlite3') },
+    // pg as a PostgreSQL user has it: the optional peer of the backend they use.
+    dependencies: { 'better-sqlite3': installedVersion('better-sqlite3'), pg: installedVersion('pg') },
     // fp-ts too: a user of chainstore/fp-ts installs its optional peer.
     devDependencies: { chai: '^5.0.0', mocha: `^${installedVersion('mocha').split('.')[0]}.0.0`, 'fp-ts': installedVersion('fp-ts') },
   };
