@@ -11,7 +11,7 @@ import type { Command } from 'commander';
 import { ChainstoreError, admin, compareDigests, digestLedger, exportLedger, importLedger, readLedgerFile, schema, writeLedgerFile, writeLedgerLines } from './index';
 import type { Connection } from './connection';
 import type { LedgerDigestReport } from './digest';
-import type { ImportProgress, ImportReport } from './import';
+import { DEFAULT_BATCH_SIZE, type ImportProgress, type ImportReport } from './import';
 import { type MigrateReport, migrateLedger } from './migrate';
 import type { LedgerEntry } from './pages';
 import { TABLES, type TableName } from './tables';
@@ -123,7 +123,7 @@ export function addLedgerCommands(program: Command, context: LedgerCommandContex
     .command('export')
     .description('write every record of the ledger as JSON Lines (one {"table", "record"} a line), to a file or stdout')
     .option('-o, --out <file>', 'file to write (written as <file>.partial, renamed when complete); default stdout')
-    .option('--page-size <n>', 'records read per query', integer, 1000)
+    .option('--page-size <n>', 'records read per query', integer, DEFAULT_BATCH_SIZE)
     .action(async (options: { out?: string; pageSize: number }, command: Command) => {
       await context.withDatabase(undefined, async (conn) => {
         const expected = total(await admin.countRecords(conn));
@@ -141,7 +141,7 @@ export function addLedgerCommands(program: Command, context: LedgerCommandContex
     .command('import')
     .description('write the records of a ledger file into the database (making its tables where missing; run again after an interruption: nothing is written twice), then compare checksums')
     .argument('<file>', 'a file written by chainstore export')
-    .option('--batch-size <n>', 'records written per call', integer, 1000)
+    .option('--batch-size <n>', 'records written per call', integer, DEFAULT_BATCH_SIZE)
     .action(async (file: string, options: { batchSize: number }, command: Command) => {
       await context.withDatabase(undefined, async (conn) => {
         await schema.initDatabase(conn);
@@ -158,7 +158,7 @@ export function addLedgerCommands(program: Command, context: LedgerCommandContex
     .description('copy the ledger from one database to another (making the target\'s tables where missing; run again after an interruption: nothing is written twice), then compare checksums')
     .requiredOption('--from <url>', 'the source database URL')
     .requiredOption('--to <url>', 'the target database URL')
-    .option('--batch-size <n>', 'records read and written per call', integer, 1000)
+    .option('--batch-size <n>', 'records read and written per call', integer, DEFAULT_BATCH_SIZE)
     .action(async (options: { from: string; to: string; batchSize: number }, command: Command) => {
       await context.withDatabase(options.from, (from) =>
         context.withDatabase(options.to, async (to) => {

@@ -60,7 +60,7 @@ export { LedgerDigest, compareDigests } from './digest';
 export type { LedgerDigestReport, TableDigest } from './digest';
 export { digestLedger, exportLedger } from './export';
 export type { ExportOptions } from './export';
-export { importLedger } from './import';
+export { DEFAULT_BATCH_SIZE, importLedger } from './import';
 export type { ImportOptions, ImportProgress, ImportReport } from './import';
 export { readLedgerFile, writeLedgerFile, writeLedgerLines } from './jsonl';
 export { migrateLedger } from './migrate';

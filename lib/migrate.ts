@@ -6,7 +6,7 @@
 import type { Connection } from './connection';
 import { type LedgerDigestReport, compareDigests } from './digest';
 import { digestLedger, exportLedger } from './export';
-import { type ImportOptions, type ImportReport, importLedger } from './import';
+import { DEFAULT_BATCH_SIZE, type ImportOptions, type ImportReport, importLedger } from './import';
 import { initDatabase } from './schema';
 import type { TableName } from './tables';
 
@@ -17,7 +17,7 @@ import type { TableName } from './tables';
  * await migrateLedger(from, to, { batchSize: 5000, onProgress: ({ read }) => console.log(read) });
  */
 export interface MigrateOptions extends ImportOptions {
-  /** Records read from the source per query. Default: the batch size. */
+  /** Records read from the source per query. Default: the batch size (5,000 unless given). */
   pageSize?: number;
 }
 
@@ -50,7 +50,8 @@ export interface MigrateReport extends ImportReport {
  */
 export async function migrateLedger(from: Connection, to: Connection, options: MigrateOptions = {}): Promise<MigrateReport> {
   await initDatabase(to);
-  const report = await importLedger(to, exportLedger(from, { pageSize: options.pageSize ?? options.batchSize }), options);
-  const target = await digestLedger(to, { pageSize: options.pageSize ?? options.batchSize });
+  const pageSize = options.pageSize ?? options.batchSize ?? DEFAULT_BATCH_SIZE;
+  const report = await importLedger(to, exportLedger(from, { pageSize }), options);
+  const target = await digestLedger(to, { pageSize });
   return { ...report, target, differing: compareDigests(report.digest, target) };
 }

@@ -55,7 +55,7 @@ export async function migrateSection(quick: boolean): Promise<Section> {
     id: 'migrate',
     title: 'Migration, SQLite to PostgreSQL',
     method:
-      'A SQLite ledger of N transactions (half CREATEs with asset data and metadata, half TRANSFERs; committed in blocks of 1,000, so with blocks and UTXOs) is copied into a new PostgreSQL database by migrateLedger (the `chainstore migrate` path: tables made, pages of 1,000 read, batches of 1,000 written, then the target read back for its checksums), in a child process; time from start to the checksum comparison, and the child\'s peak resident memory.',
+      'A SQLite ledger of N transactions (half CREATEs with asset data and metadata, half TRANSFERs; committed in blocks of 1,000, so with blocks and UTXOs) is copied into a new PostgreSQL database by migrateLedger (the `chainstore migrate` path: tables made, pages of 5,000 read, batches of 5,000 written, then the target read back for its checksums), in a child process; time from start to the checksum comparison, and the child\'s peak resident memory.',
     columns: ['transactions', 'records (all tables)', 'seconds', 'tx/s', 'peak JS heap (MiB)', 'peak RSS (MiB)', 'checksums'],
     rows,
     targets: [],
