@@ -100,14 +100,14 @@ export const TABLE_DEFINITIONS: Readonly<Record<StoredTable, TableDefinition>> =
       // getTxidsFiltered: one asset's transactions in write order. (Databases made by an
       // earlier version also have `asset_seq`, [asset_id, ...seq], which is no longer used.)
       { name: 'asset_order', key: (row) => [row('asset_id'), stampOrder(row)] },
-      // listRecords: every transaction in write order.
-      { name: 'write_order', key: (row) => stampOrder(row) },
       // getOwnedIds: every public key of every output.
       { name: 'owners', key: (row) => row('owners'), multi: true },
       // getAssetTokensForPublicKey: [asset id, key] of each output owned by that key alone.
       { name: 'asset_owner', key: (row) => row('asset_owners'), multi: true },
       // getSpent, getSpendingTransactions: [transaction id, output index] of each input.
       { name: 'spends', key: (row) => row('spends'), multi: true },
+      // listRecords: every transaction in write order.
+      { name: 'write_order', key: (row) => stampOrder(row) },
     ],
     record: (doc) => doc('body'),
   },

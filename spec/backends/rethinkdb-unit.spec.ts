@@ -34,6 +34,7 @@ import {
   schema,
 } from '../../lib';
 import { resolveConfig } from '../../lib/config';
+import { ConnectionLog } from '../../lib/log';
 import { sideRecordsOf } from '../../lib/model';
 import { parseSearch } from '../../lib/search';
 import { RethinkChangeFeed, RethinkConnection } from '../../backends/rethinkdb';
@@ -453,6 +454,7 @@ describe('rethinkdb backend without a server', function () {
       const stand = {
         db: DB,
         options: rethinkOptions(config({})),
+        log: new ConnectionLog({ backend: 'rethinkdb' }),
         cursor: () => new Promise((resolve) => (finishOpening = () => resolve({ cursor, connection: {} }))),
       } as unknown as RethinkConnection;
       const feed = new RethinkChangeFeed(stand, 'blocks', ChangeFeed.ALL).open();
@@ -607,7 +609,7 @@ describe('rethinkdb backend without a server', function () {
         STORED_TABLES.map((name) => [name, TABLE_DEFINITIONS[name].indexes.map((index) => `${index.name}${index.multi ? ' (multi)' : ''}`)]),
       );
       expect(indexes).to.deep.equal({
-        transactions: ['asset_order', 'owners (multi)', 'asset_owner (multi)', 'spends (multi)'],
+        transactions: ['asset_order', 'owners (multi)', 'asset_owner (multi)', 'spends (multi)', 'write_order'],
         assets: [],
         metadata: [],
         blocks: ['transactions (multi)'],
