@@ -5,6 +5,8 @@
  * slow consumer slows the reading down instead of growing a buffer without bound. A
  * backend extends {@link ChangeFeed} with three methods (`start`, `pull`, `stop`) and
  * gets iteration, prefeed, `close()`, abort signals and error delivery from here.
+ *
+ * @module
  */
 import type { Connection } from './connection';
 import { defineInterface, generic } from './dispatch';

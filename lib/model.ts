@@ -399,7 +399,10 @@ const schemas = {
 } as const;
 
 /**
- * What each validator checks, by record kind.
+ * What each validator checks, by record kind: `'transaction'`, `'txid'`, `'height'`,
+ * `'block'`, `'utxo'`, `'outputRef'`, `'preCommitState'`, `'validatorSet'`, `'election'`,
+ * `'abciChain'`, `'asset'` or `'metadata'`. (Named here because the type is derived from the
+ * schemas, which are not exported, so the API reference cannot show the union.)
  *
  * @example
  * const kind: RecordKind = 'utxo';

@@ -4,6 +4,8 @@
  * Each generic is declared once, with its contract as JSDoc and its argument checks;
  * backends only register handlers. The checks run before any handler, so a backend
  * never sees a malformed record, and every failure arrives as a rejected promise.
+ *
+ * @module
  */
 import type { Connection } from './connection';
 import { type GenericSignature, defineInterface, generic, rejectAsync } from './dispatch';

@@ -16,6 +16,8 @@
  * @example
  * await schema.initDatabase(conn, 'dummy_db');   // another database, through conn
  * await schema.dropDatabase(conn, 'dummy_db');   // drops it; conn's own database is untouched
+ *
+ * @module
  */
 import type { Connection } from './connection';
 import { type GenericSignature, defineInterface, generic, rejectAsync } from './dispatch';
