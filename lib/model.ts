@@ -1,5 +1,5 @@
 /**
- * The records chainstore stores (DESIGN section 3), and the validation of everything
+ * The records chainstore stores (docs/design.md section 3), and the validation of everything
  * that enters a write. Schemas are compiled once, at load time; a batch is checked
  * whole before any backend is touched, so a batch with one bad record writes nothing.
  *
