@@ -1,7 +1,9 @@
 /**
- * `admin`: inspecting and reshaping a deployment (DESIGN section 5), and what a backend
+ * `admin`: inspecting and reshaping a deployment (docs/design.md section 5), and what a backend
  * can do. An operation that means nothing for an engine rejects with
  * `UnsupportedOperationError` naming the backend; `capabilities(conn)` says so in advance.
+ *
+ * @module
  */
 import type { Connection } from './connection';
 import { type GenericSignature, defineInterface, generic, rejectAsync } from './dispatch';

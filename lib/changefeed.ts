@@ -1,10 +1,12 @@
 /**
- * `changefeed`: a stream of the changes made to one table (DESIGN section 5).
+ * `changefeed`: a stream of the changes made to one table (docs/design.md section 5).
  *
  * A feed is pull-based: the consumer's `next()` asks the backend for the next batch, so a
  * slow consumer slows the reading down instead of growing a buffer without bound. A
  * backend extends {@link ChangeFeed} with three methods (`start`, `pull`, `stop`) and
  * gets iteration, prefeed, `close()`, abort signals and error delivery from here.
+ *
+ * @module
  */
 import type { Connection } from './connection';
 import { defineInterface, generic } from './dispatch';

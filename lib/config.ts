@@ -1,6 +1,6 @@
 /**
  * Resolves what `connect()` is given into one frozen configuration
- * (DESIGN section 7): explicit options > `CHAINSTORE_*` environment > backend defaults.
+ * (docs/design.md section 7): explicit options > `CHAINSTORE_*` environment > backend defaults.
  *
  * The password is kept out of every printable view: it is a non-enumerable property,
  * the URL is stored redacted for display, and `util.inspect` / `JSON.stringify` of a

@@ -1,5 +1,5 @@
 /**
- * The Connection base class, the backend registry and `connect()` (DESIGN section 7).
+ * The Connection base class, the backend registry and `connect()` (docs/design.md section 7).
  *
  * The registry maps a backend name to a factory. Built-in backends are registered here
  * through a static map of loaders, so a bundler sees every `import()` and a backend's

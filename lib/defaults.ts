@@ -1,9 +1,9 @@
 /**
- * Handlers registered for the base Connection class: what a backend inherits for the
- * generics chainstore adds to the contract of DESIGN.md (`schema.isInitialized`,
- * `admin.countRecords`, `capabilities`), so that a third-party backend implementing exactly
- * the documented generics has nothing 'missing' in coverage(). Built-in backends override
- * all three with exact answers.
+ * Handlers registered for the base Connection class: what a backend inherits for the three
+ * generics it may leave out (`schema.isInitialized`, `admin.countRecords`, `capabilities`;
+ * docs/design.md section 5), so that a third-party backend implementing only the other
+ * generics has nothing 'missing' in coverage(). Built-in backends override all three with
+ * exact answers.
  */
 import * as admin from './admin';
 import { type Capabilities, capabilities } from './capabilities';

@@ -1,6 +1,6 @@
 /**
  * Single dispatch on the class of the first argument, in the manner of Python's
- * `functools.singledispatch` (DESIGN section 2).
+ * `functools.singledispatch` (docs/design.md section 2).
  *
  * Why a symbol slot on the prototype: each generic owns a unique symbol, and
  * `register(Class, impl)` stores `impl` under that symbol on `Class.prototype`.

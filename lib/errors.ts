@@ -1,5 +1,5 @@
 /**
- * The error hierarchy of chainstore (DESIGN section 8).
+ * The error hierarchy of chainstore (docs/design.md section 8).
  *
  * ```
  * ChainstoreError
@@ -180,7 +180,7 @@ export class ConfigurationError extends ChainstoreError {
 }
 
 /**
- * A record (or argument) does not have the shape of DESIGN section 3.
+ * A record (or argument) does not have the shape of docs/design.md section 3.
  * `path` points at the first bad field, e.g. `[2].outputs[0].amount`.
  *
  * @example

@@ -9,6 +9,8 @@
  * await query.writeTransaction(conn, tx);
  * console.log(await query.getTransaction(conn, tx.id));
  * await conn.close();
+ *
+ * @module chainstore
  */
 import * as admin from './admin';
 import * as changefeed from './changefeed';
@@ -25,11 +27,13 @@ export { ChangeFeed } from './changefeed';
 export type { ChangeEvent, ChangefeedOptions, ListeningFeed } from './changefeed';
 export { Connection, connect, registerBackend, setDefaultBackend, listBackends, getDefaultBackend, lazyBackend } from './connection';
 export type { BackendFactory } from './connection';
-export type { ConnectionOptions, ResolvedConfig, TlsOptions } from './config';
+export type { BackendDefaults, ConnectionOptions, ResolvedConfig, TlsOptions } from './config';
 export { ConnectionLog, FeedOutage, DEFAULT_SLOW_THRESHOLD } from './log';
 export type { Logger, LogFields, LogLevel, LogTopic, FeedPart, ConnectionLogOptions } from './log';
 export { generic, registerHandlers, coverage, isGeneric, rejectAsync } from './dispatch';
-export type { Generic, GenericOptions, GenericSignature, HandlerFor, HandlerMap, CoverageState } from './dispatch';
+export type {
+  AnyClass, DispatchClass, FailureMode, Generic, GenericOptions, GenericSignature, HandlerFor, HandlerMap, CoverageState,
+} from './dispatch';
 export {
   ChainstoreError,
   BackendError,
@@ -46,7 +50,7 @@ export {
 } from './errors';
 export { recover, utxoChanges } from './ledger';
 export type { RecoveryReport } from './ledger';
-export type { LeaseHolder } from './errors';
+export type { ChainstoreErrorOptions, LeaseHolder } from './errors';
 export { assetIdOf, ownersOf, utxosOf, spentRefsOf, MAX_BATCH, validate as validateRecord } from './model';
 export type { RecordKind } from './model';
 export type {

@@ -1,5 +1,5 @@
 /**
- * The commit protocol and crash recovery (DESIGN section 6), built only on the generics,
+ * The commit protocol and crash recovery (docs/design.md section 6), built only on the generics,
  * so they serve every backend.
  *
  * The protocol writes a pre-commit record first and the block row last, so a crash

@@ -1,5 +1,5 @@
 /**
- * The records chainstore stores (DESIGN section 3), and the validation of everything
+ * The records chainstore stores (docs/design.md section 3), and the validation of everything
  * that enters a write. Schemas are compiled once, at load time; a batch is checked
  * whole before any backend is touched, so a batch with one bad record writes nothing.
  *
@@ -399,7 +399,10 @@ const schemas = {
 } as const;
 
 /**
- * What each validator checks, by record kind.
+ * What each validator checks, by record kind: `'transaction'`, `'txid'`, `'height'`,
+ * `'block'`, `'utxo'`, `'outputRef'`, `'preCommitState'`, `'validatorSet'`, `'election'`,
+ * `'abciChain'`, `'asset'` or `'metadata'`. (Named here because the type is derived from the
+ * schemas, which are not exported, so the API reference cannot show the union.)
  *
  * @example
  * const kind: RecordKind = 'utxo';

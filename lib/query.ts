@@ -1,9 +1,11 @@
 /**
- * `query`: the generic functions that read and write ledger records (DESIGN section 4).
+ * `query`: the generic functions that read and write ledger records (docs/design.md section 4).
  *
  * Each generic is declared once, with its contract as JSDoc and its argument checks;
  * backends only register handlers. The checks run before any handler, so a backend
  * never sees a malformed record, and every failure arrives as a rejected promise.
+ *
+ * @module
  */
 import type { Connection } from './connection';
 import { type GenericSignature, defineInterface, generic, rejectAsync } from './dispatch';
@@ -525,7 +527,7 @@ export const deleteAbciChain = declare<(conn: Connection, height: number) => Pro
 export const getLatestAbciChain = declare<(conn: Connection) => Promise<AbciChain | null>>('getLatestAbciChain');
 
 /**
- * Commits a block with its transactions (DESIGN section 6): pre-commit record, transactions,
+ * Commits a block with its transactions (docs/design.md section 6): pre-commit record, transactions,
  * UTXO set, then the block, last. The default handler (for the base `Connection`) follows
  * that protocol step by step, so `recover()` can repair a crash between steps; backends with
  * real transactions override it to do all of it atomically.

@@ -1,6 +1,6 @@
 /**
  * Retrying an attempt to reach an engine: exponential backoff, a time limit per attempt,
- * and a ConnectionError after the last try (DESIGN section 7). Shared by every backend.
+ * and a ConnectionError after the last try (docs/design.md section 7). Shared by every backend.
  */
 import { ConnectionError } from './errors';
 import type { ConnectionLog } from './log';

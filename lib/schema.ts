@@ -1,5 +1,5 @@
 /**
- * `schema`: creating and dropping a backend's database and tables (DESIGN section 5).
+ * `schema`: creating and dropping a backend's database and tables (docs/design.md section 5).
  *
  * `name`, in each generic and in initDatabase, is the database to act on, never silently
  * the connection's own: a database on the server, or for sqlite a database file resolved
@@ -16,6 +16,8 @@
  * @example
  * await schema.initDatabase(conn, 'dummy_db');   // another database, through conn
  * await schema.dropDatabase(conn, 'dummy_db');   // drops it; conn's own database is untouched
+ *
+ * @module
  */
 import type { Connection } from './connection';
 import { type GenericSignature, defineInterface, generic, rejectAsync } from './dispatch';
@@ -41,7 +43,7 @@ export const createDatabase = declare<(conn: Connection, name?: string) => Promi
 
 /**
  * Creates every table and index that is missing, in database `name` (absent: the
- * connection's own): the unique keys of DESIGN section 5 and the text indexes for search.
+ * connection's own): the unique keys of docs/design.md section 5 and the text indexes for search.
  * Existing tables and their data are left alone.
  *
  * @example

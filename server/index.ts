@@ -7,6 +7,8 @@
  * import { startNode } from 'chainstore/node';
  * const node = await startNode();   // embedded SQLite, http://localhost:9984/api/v1/
  * await node.close();
+ *
+ * @module chainstore/node
  */
 export { startNode } from './node';
 export type { NodeOptions, RunningNode } from './node';
@@ -15,4 +17,5 @@ export { Rejection } from './rejections';
 export type { RejectionName } from './rejections';
 export { checkTransaction, checkAgainstLedger, MAX_AMOUNT } from './validation';
 export type { CheckedTransaction, LedgerCheckOptions } from './validation';
+export type { ParsedFulfillment } from './fulfillments';
 export { canonicalJson, transactionId } from './hashing';

@@ -115,8 +115,8 @@ function thrownBy(run: () => unknown): unknown {
 
 /**
  * Generics with a handler registered for the base Connection: the commit protocol, and the
- * generics chainstore adds beyond DESIGN.md (so that a backend implementing exactly the
- * documented ones misses nothing).
+ * three generics a backend may leave out (docs/design.md section 5), so that a backend
+ * implementing only the others misses nothing.
  */
 const DEFAULTS_ON_CONNECTION = new Set(['query.commitBlock', 'schema.isInitialized', 'admin.countRecords', 'capabilities']);
 

@@ -1,5 +1,5 @@
 /**
- * The compile-time side of dispatch (DESIGN section 2): a handler whose signature does not fit
+ * The compile-time side of dispatch (docs/design.md section 2): a handler whose signature does not fit
  * its generic must not compile.
  *
  * How this spec fails: the file is type-checked every time it is loaded, and each ill-typed

@@ -15,7 +15,7 @@ import {
 } from '../lib';
 import { QUOTED_LENGTH, quoted } from '../lib/errors';
 
-/** One error class of DESIGN section 8: how to make one, its code, and its parent. */
+/** One error class of docs/design.md section 8: how to make one, its code, and its parent. */
 interface ErrorCase {
   cls: new (...args: never[]) => ChainstoreError;
   make: (options?: { cause?: unknown }) => ChainstoreError;
@@ -70,7 +70,7 @@ describe('errors', () => {
       });
     }
 
-    it('follows the tree of DESIGN section 8', () => {
+    it('follows the tree of docs/design.md section 8', () => {
       const names = (cls: ErrorCase['cls']) => lineage(cls).map((c) => c.name);
       expect(names(DuplicateKeyError)).to.deep.equal(['DuplicateKeyError', 'OperationError', 'BackendError', 'ChainstoreError']);
       expect(names(UnsupportedOperationError)).to.deep.equal(['UnsupportedOperationError', 'OperationError', 'BackendError', 'ChainstoreError']);

@@ -1,5 +1,5 @@
 /**
- * Crash recovery (DESIGN section 6): a crash at every step of the step-by-step commit
+ * Crash recovery (docs/design.md section 6): a crash at every step of the step-by-step commit
  * protocol, then recover(), then the ledger invariants.
  *
  * The crash is made with dispatch: a subclass of an engine's connection class that uses the

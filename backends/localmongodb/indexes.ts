@@ -1,6 +1,6 @@
 /**
  * The indexes of every collection, exactly as `createIndexes` receives them: the unique keys
- * of DESIGN section 5, one index per lookup, and the text indexes that `textSearch` uses.
+ * of docs/design.md section 5, one index per lookup, and the text indexes that `textSearch` uses.
  * Every index is named, so creating them again is a no-op, and a later version can tell
  * its own indexes apart.
  */

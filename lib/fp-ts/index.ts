@@ -15,6 +15,8 @@
  *   TE.flatMap((conn) => pipe(schema.initDatabase(conn), TE.flatMap(() => query.getLatestBlock(conn)))),
  * );
  * await latest();   // { _tag: 'Right', right: null }: no block yet
+ *
+ * @module chainstore/fp-ts
  */
 // First, so that a missing fp-ts is reported before anything else is loaded.
 import { E } from './peer';

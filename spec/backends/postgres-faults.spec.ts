@@ -1,5 +1,5 @@
 /**
- * Connecting to PostgreSQL when things go wrong (DESIGN section 7): lazy connection,
+ * Connecting to PostgreSQL when things go wrong (docs/design.md section 7): lazy connection,
  * retries with backoff up to `maxTries`, `connectionTimeout`, passwords kept out of errors,
  * refused statements reported at once, sessions replaced after the server ends them, and
  * commitBlock all or nothing. Plus the ways of naming the database (URL, environment) and

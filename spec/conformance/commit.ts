@@ -1,5 +1,5 @@
 /**
- * The commit protocol (commitBlock) and crash recovery (recover), as DESIGN section 6
+ * The commit protocol (commitBlock) and crash recovery (recover), as docs/design.md section 6
  * defines them, on top of this backend's generics.
  */
 import { expect } from './expect';

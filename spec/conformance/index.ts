@@ -1,7 +1,11 @@
 /**
  * The conformance suite: one set of mocha tests, written against the contract, that every
  * backend runs unchanged. Published as `chainstore/testing`, so a third-party backend can
- * prove itself with the same tests:
+ * prove itself with the same tests (see the example below).
+ *
+ * Tests that need what a backend does not declare in `capabilities(conn)` are reported as
+ * pending, with the reason in their title. The suite needs mocha (an optional peer
+ * dependency of chainstore) and no assertion library.
  *
  * @example
  * // spec/my-backend.spec.ts
@@ -14,9 +18,7 @@
  *   reset: resetByDropAndInit,
  * });
  *
- * Tests that need what a backend does not declare in `capabilities(conn)` are reported as
- * pending, with the reason in their title. The suite needs mocha (an optional peer
- * dependency of chainstore) and no assertion library.
+ * @module chainstore/testing
  */
 import { describeAssets } from './assets';
 import { describeBackend } from './backend';

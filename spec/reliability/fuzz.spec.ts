@@ -687,7 +687,7 @@ describe('reliability: fuzzing the query generics', function () {
 
   it('has a malformed-record generator for every write generic of query', function () {
     const writes = writeGenericNames(generics, isGeneric);
-    expect(writes, 'the write generics DESIGN section 4 names').to.include.members([
+    expect(writes, 'the write generics docs/design.md section 4 names').to.include.members([
       'writeTransaction', 'writeTransactions', 'storeAsset', 'storeAssets', 'storeMetadatas', 'storeBlock', 'storeUnspentOutputs',
       'deleteUnspentOutputs', 'storePreCommitState', 'storeValidatorSet', 'storeElection', 'storeElections', 'storeAbciChain', 'commitBlock',
     ]);

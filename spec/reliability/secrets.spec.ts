@@ -1,5 +1,5 @@
 /**
- * The password never shows (DESIGN section 7), however it is given (in a URL, encoded or
+ * The password never shows (docs/design.md section 7), however it is given (in a URL, encoded or
  * not; as an option; in CHAINSTORE_DATABASE_PASSWORD or CHAINSTORE_DATABASE_URL) and
  * whatever it holds (URL delimiters @ / # : % ?): not in any error (message, String(),
  * stack, util.inspect with hidden properties, JSON, the whole cause chain), not in the

@@ -1,5 +1,5 @@
 /**
- * A PostgreSQL server restarted in the middle of a workload (DESIGN section 7, issue
+ * A PostgreSQL server restarted in the middle of a workload (docs/design.md section 7, issue
  * "Reliability" item 3): operations retry per maxTries and then succeed; after recover(), no
  * partial block is visible and every committed block is there.
  *

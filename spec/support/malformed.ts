@@ -4,7 +4,7 @@
  * wrong type, removed when required, given a badly formatted id, a negative or fractional
  * height, a malformed amount, an integer beyond the safe range, or a value JSON cannot carry.
  *
- * Each write generic is described once, by the shape DESIGN section 3 gives its records and
+ * Each write generic is described once, by the shape docs/design.md section 3 gives its records and
  * how its arguments are made from a record; the mutations are derived from the shape. Every
  * mutation says where the ValidationError must point (`expectedPath`).
  */
@@ -40,7 +40,7 @@ const HEIGHT = scalar('height');
 const JSON_VALUE = scalar('json');
 const OUTPUT_REF = (nullable = false) => object({ transaction_id: HEX, output_index: HEIGHT }, { nullable });
 
-/** DESIGN section 3, field by field. */
+/** docs/design.md section 3, field by field. */
 export const SHAPES = {
   transaction: object({
     id: HEX,
