@@ -22,6 +22,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   type Connection,
+  type Election,
+  type RecordPage,
+  TABLES,
+  type TableName,
   type Transaction,
   UnsupportedOperationError,
   ValidationError,
@@ -576,6 +580,36 @@ const INJECTION_CASES: InjectionCase[] = [
       await cleanly(() => query.deleteValidatorSet(conn, set.height), async () => {
         await query.storeValidatorSet(conn, set);
         expect(await query.getValidatorSet(conn, set.height), `validator set holding ${show(s)}`).to.deep.equal(set);
+      });
+    },
+  },
+  {
+    title: 'listRecords: as a table or a cursor refused with ValidationError; as a key inside a cursor, data',
+    generics: ['listRecords'],
+    async check(conn, original) {
+      if (!(TABLES as readonly string[]).includes(original)) {
+        await expect(query.listRecords(conn, original as TableName), `table ${show(original)}`).to.be.rejectedWith(ValidationError);
+      }
+      // Not one of listRecords' cursors (it could only be one by a fluke of base64): refused, or a page.
+      const asCursor = await query.listRecords(conn, 'elections', { after: original }).then(
+        (page) => page,
+        (error: unknown) => error,
+      );
+      if (!(asCursor instanceof ValidationError)) expect(asCursor, `cursor ${show(original)}`).to.have.property('records');
+      // A real cursor holding the string: the key of an election read one a page.
+      const s = asKey(original);
+      const heights = [freshHeight(), freshHeight()];
+      const undo = () => Promise.all(heights.map((height) => query.deleteElections(conn, height)));
+      await cleanly(undo, async () => {
+        await query.storeElections(conn, heights.map((height) => ({ election_id: s, height, is_concluded: false })));
+        const found: number[] = [];
+        let after: string | null = null;
+        do {
+          const page: RecordPage = await query.listRecords(conn, 'elections', { after, limit: 1 });
+          for (const record of page.records as Election[]) if (record.election_id === s) found.push(record.height);
+          after = page.next;
+        } while (after);
+        expect(found.sort((a, b) => a - b), `elections ${show(s)}, one a page`).to.deep.equal(heights);
       });
     },
   },
