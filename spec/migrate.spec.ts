@@ -61,10 +61,10 @@ async function collect(entries: AsyncIterable<LedgerEntry>): Promise<LedgerEntry
   return out;
 }
 
-/** Runs the command in-process; stdin is never read by these subcommands. */
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+/** Runs the command in-process; stdin is never read by these subcommands. `tty`: stderr claims to be a terminal. */
+async function cli(args: string[], tty = false): Promise<{ code: number; stdout: string; stderr: string }> {
   const out = { text: '', write: (chunk: string) => (out.text += chunk) };
-  const err = { text: '', write: (chunk: string) => (err.text += chunk) };
+  const err = { text: '', write: (chunk: string) => (err.text += chunk), isTTY: tty, columns: 120 };
   const stdin = Object.assign(Readable.from([]), { isTTY: false });
   const code = await main(args, { stdout: out, stderr: err, stdin, env: {} });
   return { code, stdout: out.text, stderr: err.text };
@@ -243,6 +243,20 @@ describe('moving a ledger between engines', function () {
       expect(imported.code).to.equal(1);
       expect(imported.stdout).to.match(/blocks .* DIFFERS/);
       expect(imported.stderr).to.match(/\nchainstore import: the copy differs from its source in blocks \(counts or checksums; see the report\)\n$/);
+    });
+
+    it('draws a progress bar when stderr is a terminal, instead of progress lines', async function () {
+      const source = path.join(dir, 'source.db');
+      const conn = await connect({ backend: 'sqlite', name: source });
+      await schema.initDatabase(conn);
+      await fillLedger(conn, 2);
+      const records = Object.values(await admin.countRecords(conn)).reduce((a, b) => a + b, 0);
+      await conn.close();
+      const run = await cli(['migrate', '--from', `sqlite://${source}`, '--to', `sqlite://${path.join(dir, 'target.db')}`], true);
+      expect(run.code, run.stderr).to.equal(0);
+      expect(run.stderr).to.include(`migrated [`);
+      expect(run.stderr).to.include(`100% | ${records}/${records} records`);
+      expect(run.stderr).not.to.match(/chainstore: migrated \d+/);
     });
 
     it('migrate needs --from and --to', async function () {
