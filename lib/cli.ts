@@ -32,6 +32,7 @@ import { type Connection, ChainstoreError, TABLES, admin, connect, recover, sche
 import { describeKeys } from './errors';
 import type { LogFields, LogLevel, Logger } from './log';
 import { maskSecrets } from './redact';
+import { safeDecode } from './url';
 
 /** Where the command reads and writes; `main()` defaults each to the process's own. */
 export interface CliIo {
@@ -642,14 +643,6 @@ function passwordsOf(url: string | undefined): string[] {
   for (let at = userInfo.indexOf('@'); at !== -1; at = userInfo.indexOf('@', at + 1)) candidates.push(userInfo.slice(0, at));
   candidates.push(userInfo);
   return candidates.flatMap((raw) => [raw, safeDecode(raw)]);
-}
-
-function safeDecode(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
 }
 
 /** The version in the package's package.json (the same file from `lib/` and `dist/lib/`). */

@@ -9,6 +9,7 @@
 import { inspect } from 'node:util';
 import { ConfigurationError, quoted } from './errors';
 import { DEFAULT_SLOW_THRESHOLD, type Logger } from './log';
+import { safeDecode } from './url';
 
 /**
  * TLS settings for server backends.
@@ -243,14 +244,6 @@ function optionsFromServerUrl(url: string): ConnectionOptions {
     if (colon !== -1) options.password = safeDecode(userInfo.slice(colon + 1));
   }
   return options;
-}
-
-function safeDecode(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
 }
 
 /**

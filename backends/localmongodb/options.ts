@@ -7,6 +7,7 @@ import type { ResolvedConfig, TlsOptions } from '../../lib/config';
 import { redactUrl } from '../../lib/config';
 import { ConfigurationError, quoted } from '../../lib/errors';
 import type { MongoClientOptions } from './driver';
+import { safeDecode } from '../../lib/url';
 
 /**
  * Options of the localmongodb backend, with their defaults (besides those of every backend:
@@ -207,14 +208,7 @@ export function clientSettings(config: ResolvedConfig): ClientSettings {
  */
 export function urlParameters(url: string | undefined): Set<string> {
   const query = url?.split('?')[1]?.split('#')[0] ?? '';
-  const decode = (text: string) => {
-    try {
-      return decodeURIComponent(text);
-    } catch {
-      return text;
-    }
-  };
-  return new Set(query.split('&').filter(Boolean).map((pair) => decode(pair.split('=')[0]).toLowerCase()));
+  return new Set(query.split('&').filter(Boolean).map((pair) => safeDecode(pair.split('=')[0]).toLowerCase()));
 }
 
 /**
