@@ -55,13 +55,12 @@
  * taken, while the feed's wake-up is down, goes unseen.
  */
 import { type RDatum, type RStream, type RValue, r } from 'rethinkdb-ts';
+import { ChangeFeed } from '../../lib/changefeed';
 import type { TableName } from '../../lib/tables';
 import { CHANGES_TABLE, TABLE_DEFINITIONS, publicRecord, table } from './tables';
 
-/** Operation bits, as ChangeFeed defines them. */
-const INSERT = 1;
-const DELETE = 2;
-const UPDATE = 4;
+/** Operation bits: ChangeFeed's own. */
+const { INSERT, DELETE, UPDATE } = ChangeFeed;
 
 /**
  * Most records one logged write changes in one table: each becomes one event of one entry, so

@@ -6,11 +6,11 @@
  * the writing transaction, so writes made by other processes reach the feed too.
  */
 import type * as changefeed from '../../lib/changefeed';
-import type { ChangeEvent } from '../../lib/changefeed';
+import { type ChangeEvent, ChangeFeed } from '../../lib/changefeed';
 import type { HandlerMap } from '../../lib/dispatch';
 import type { TableName } from '../../lib/tables';
 import { BATCH, ChangeLogFeed, type LogRead, OLDEST, fellBehind, prunedPast } from '../sql/changefeed';
-import { INSERT, type RangedTable, logIdentity, resolveRange } from './changelog';
+import { type RangedTable, logIdentity, resolveRange } from './changelog';
 import type { SqliteConnection } from './connection';
 import { waitForWrite } from './wakeup';
 
@@ -99,7 +99,7 @@ export class SqliteChangeFeed extends ChangeLogFeed<SqliteConnection> {
     const room = Math.max(BATCH - events.length, 1);
     const last = Math.min(range.to, range.next + room - 1);
     for (const record of resolveRange(this.conn, this.table as RangedTable, range.seq, range.next, last)) {
-      events.push({ operation: INSERT, table: this.table, record: JSON.parse(record) });
+      events.push({ operation: ChangeFeed.INSERT, table: this.table, record: JSON.parse(record) });
     }
     if (last === range.to) {
       cursor.position = range.seq;

@@ -19,16 +19,15 @@
  * Databases made by an earlier version logged inserts per row with a trigger: schema.ts
  * adds the new columns and retires those triggers (retired.ts); their entries read as before.
  */
+import { ChangeFeed } from '../../lib/changefeed';
 import { OperationError } from '../../lib/errors';
 import { LOG_IDENTITY } from '../sql/changefeed';
 import type { TableName } from '../../lib/tables';
 import type { SqliteConnection } from './connection';
 import { retiredTrigger } from './retired';
 
-/** Operation bits, as stored in `changes.op` (the same as ChangeFeed's). */
-export const INSERT = 1;
-export const DELETE = 2;
-export const UPDATE = 4;
+/** Operation bits, as stored in `changes.op`: ChangeFeed's own. */
+const { INSERT, DELETE, UPDATE } = ChangeFeed;
 
 /** The tables whose inserts are logged by range. */
 export const RANGED_TABLES = ['transactions', 'assets', 'metadata'] as const;
