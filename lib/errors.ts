@@ -290,3 +290,13 @@ export function quoted(value: unknown): string {
   const cut = Array.from(text.slice(0, QUOTED_LENGTH)).slice(0, -1).join('');
   return `${cut}…" (${text.length.toLocaleString('en')} characters)`;
 }
+
+/**
+ * What a backend appends to the message of an error that says a table or column is missing:
+ * the usual cause is a database nobody initialised, or one an earlier version made and
+ * nobody upgraded, and this says how to fix it.
+ *
+ * @example
+ * new OperationError('mydb', `get block failed: no table blocks${MISSING_SCHEMA_HINT}`);
+ */
+export const MISSING_SCHEMA_HINT = '; run schema.initDatabase(conn) (or `chainstore init`) first';

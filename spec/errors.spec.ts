@@ -12,7 +12,11 @@ import {
   RegistrationError,
   UnsupportedOperationError,
   ValidationError,
+  connect,
+  query,
+  schema,
 } from '../lib';
+import { otherPostgres, skipWithoutPostgres } from './support/postgres';
 import { QUOTED_LENGTH, quoted } from '../lib/errors';
 
 /** One error class of docs/design.md section 8: how to make one, its code, and its parent. */
@@ -174,5 +178,31 @@ describe('errors', () => {
     it('never cuts a surrogate pair in half', () => {
       expect(quoted('\u{1F600}'.repeat(100)).isWellFormed()).to.equal(true);
     });
+  });
+});
+
+describe('a database without tables', function () {
+  const other = otherPostgres('no_tables');
+
+  it('sqlite: an operation fails with OperationError saying to run initDatabase', async function () {
+    const conn = await connect({ backend: 'sqlite', name: ':memory:' });
+    const error = await query.getBlock(conn, 1).then(() => null, (e: unknown) => e);
+    expect(error).to.be.instanceOf(OperationError);
+    expect((error as Error).message).to.match(/^\[sqlite\] .*; run schema\.initDatabase\(conn\) \(or `chainstore init`\) first$/);
+    await conn.close();
+  });
+
+  it('postgres: an operation fails with OperationError saying to run initDatabase', async function () {
+    await skipWithoutPostgres.call(this);
+    const conn = await other.connect();
+    await schema.createDatabase(conn, other.name);
+    try {
+      const error = await query.getBlock(conn, 1).then(() => null, (e: unknown) => e);
+      expect(error).to.be.instanceOf(OperationError);
+      expect((error as Error).message).to.match(/^\[postgres\] .*\(42P01\); run schema\.initDatabase\(conn\) \(or `chainstore init`\) first$/);
+    } finally {
+      await schema.dropDatabase(conn, other.name);
+      await conn.close();
+    }
   });
 });

@@ -1,7 +1,7 @@
 /**
  * Maps pg errors to chainstore's, keeping the original as `cause`.
  */
-import { BackendError, ConnectionError, DuplicateKeyError, OperationError } from '../../lib/errors';
+import { BackendError, ConnectionError, DuplicateKeyError, MISSING_SCHEMA_HINT, OperationError } from '../../lib/errors';
 
 const BACKEND = 'postgres';
 
@@ -67,7 +67,7 @@ export function mapPostgresError(error: unknown, what: string): Error {
   if (error instanceof BackendError) return error;
   // A missing table or column (42P01, 42703): a database nobody initialised, or one an earlier
   // version made and nobody upgraded.
-  const hint = code(error) === '42P01' || code(error) === '42703' ? '; run schema.initDatabase(conn) (or `chainstore init`) first' : '';
+  const hint = code(error) === '42P01' || code(error) === '42703' ? MISSING_SCHEMA_HINT : '';
   const message = `${what} failed: ${error instanceof Error ? error.message : String(error)}${code(error) ? ` (${code(error)})` : ''}${hint}`;
   if (isUniqueViolation(error)) {
     const key = violatedKey(error);

@@ -17,7 +17,7 @@
  * retried like a lost connection, and reported as ConnectionError when the retries run out.
  */
 import { RethinkDBErrorType, isRethinkDBError } from 'rethinkdb-ts';
-import { BackendError, ConnectionError, OperationError } from '../../lib/errors';
+import { BackendError, ConnectionError, MISSING_SCHEMA_HINT, OperationError } from '../../lib/errors';
 
 const BACKEND = 'rethinkdb';
 
@@ -118,7 +118,7 @@ const oneLine = (text: string) => text.replace(/\s+/g, ' ').trim();
 
 /** The usual cause of a missing database or table is a database nobody initialised. */
 function hint(message: string): string {
-  return /(Database|Table) `[^`]*` does not exist/.test(message) ? '; run schema.initDatabase(conn) (or `chainstore init`) first' : '';
+  return /(Database|Table) `[^`]*` does not exist/.test(message) ? MISSING_SCHEMA_HINT : '';
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
  * Maps better-sqlite3 errors to chainstore's, keeping the original as `cause`.
  */
-import { BackendError, ConnectionError, DuplicateKeyError, OperationError } from '../../lib/errors';
+import { BackendError, ConnectionError, DuplicateKeyError, MISSING_SCHEMA_HINT, OperationError } from '../../lib/errors';
 
 const BACKEND = 'sqlite';
 
@@ -26,7 +26,7 @@ export function mapSqliteError(error: unknown, what: string, opening = false): E
   const code = (error as { code?: string }).code ?? '';
   // The usual cause of a missing table or column is a database nobody initialised, or one an
   // earlier version made and nobody upgraded: say how to fix it.
-  const hint = /no such table|no such column|has no column named/i.test(error.message) ? '; run schema.initDatabase(conn) (or `chainstore init`) first' : '';
+  const hint = /no such table|no such column|has no column named/i.test(error.message) ? MISSING_SCHEMA_HINT : '';
   const message = `${what} failed: ${error.message}${code ? ` (${code})` : ''}${hint}`;
   if (isUniqueViolation(error)) return new DuplicateKeyError(BACKEND, message, [], { cause: error });
   if (opening || [...CONNECTION_CODES].some((c) => code.startsWith(c))) return new ConnectionError(BACKEND, message, { cause: error });
