@@ -300,3 +300,23 @@ export function quoted(value: unknown): string {
  * new OperationError('mydb', `get block failed: no table blocks${MISSING_SCHEMA_HINT}`);
  */
 export const MISSING_SCHEMA_HINT = '; run schema.initDatabase(conn) (or `chainstore init`) first';
+
+/**
+ * Node's socket error codes that mean a server could not be reached or went away: a backend
+ * over a network reports an error with one of these as `ConnectionError` (worth trying again),
+ * not as a failed operation.
+ *
+ * @example
+ * if (SOCKET_ERROR_CODES.has((error as NodeJS.ErrnoException).code ?? '')) return new ConnectionError('mydb', message, { cause: error });
+ */
+export const SOCKET_ERROR_CODES: ReadonlySet<string> = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);

@@ -4,7 +4,7 @@
  * ConnectionError, anything else OperationError. Also the predicates that decide what is
  * worth another try.
  */
-import { ChainstoreError, ConnectionError, DuplicateKeyError, OperationError, describeKeys } from '../../lib/errors';
+import { ChainstoreError, ConnectionError, DuplicateKeyError, OperationError, SOCKET_ERROR_CODES, describeKeys } from '../../lib/errors';
 import {
   MongoBulkWriteError,
   MongoClientClosedError,
@@ -45,10 +45,11 @@ const FAILOVER_CODES = new Set([
 ]);
 
 /**
- * Node socket and DNS error codes: the server (or, for mongodb+srv://, its DNS records) could
- * not be reached. The driver wraps most of them; SRV lookups reach us as they are.
+ * Node's socket codes, and the DNS codes of an SRV lookup: the server (or, for mongodb+srv://,
+ * its DNS records) could not be reached. The driver wraps most of them; SRV lookups reach us
+ * as they are.
  */
-const SYSTEM_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ESERVFAIL', 'ETIMEOUT']);
+const SYSTEM_CODES = new Set([...SOCKET_ERROR_CODES, 'ESERVFAIL', 'ETIMEOUT']);
 
 /** Codes of a change stream that can no longer resume where it was (its oplog entries are gone). */
 const HISTORY_LOST_CODES = new Set([

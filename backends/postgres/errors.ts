@@ -1,12 +1,10 @@
 /**
  * Maps pg errors to chainstore's, keeping the original as `cause`.
  */
-import { BackendError, ConnectionError, DuplicateKeyError, MISSING_SCHEMA_HINT, OperationError } from '../../lib/errors';
+import { BackendError, ConnectionError, DuplicateKeyError, MISSING_SCHEMA_HINT, OperationError, SOCKET_ERROR_CODES } from '../../lib/errors';
 
 const BACKEND = 'postgres';
 
-/** Node socket errors that mean the server could not be reached or went away. */
-const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH']);
 
 /** SQLSTATEs after which the same work may simply be tried again. */
 const RETRY_STATES = new Set([
@@ -33,7 +31,7 @@ const CONNECTION_FAILURE_MESSAGES = /Connection terminated|connection timeout|ti
  */
 export function isConnectionFailure(error: unknown): boolean {
   const c = code(error);
-  if (SOCKET_CODES.has(c) || c.startsWith('08') || c.startsWith('57P')) return true;
+  if (SOCKET_ERROR_CODES.has(c) || c.startsWith('08') || c.startsWith('57P')) return true;
   const message = error instanceof Error ? error.message : '';
   return CONNECTION_FAILURE_MESSAGES.test(message);
 }

@@ -17,12 +17,10 @@
  * retried like a lost connection, and reported as ConnectionError when the retries run out.
  */
 import { RethinkDBErrorType, isRethinkDBError } from 'rethinkdb-ts';
-import { BackendError, ConnectionError, MISSING_SCHEMA_HINT, OperationError } from '../../lib/errors';
+import { BackendError, ConnectionError, MISSING_SCHEMA_HINT, OperationError, SOCKET_ERROR_CODES } from '../../lib/errors';
 
 const BACKEND = 'rethinkdb';
 
-/** Node socket errors that mean the server could not be reached or went away. */
-const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH', 'ECONNABORTED']);
 
 /** Driver error types that mean "no usable connection", not "the query failed". */
 const CONNECTION_TYPES = new Set<RethinkDBErrorType>([
@@ -44,7 +42,7 @@ export function isConnectionFailure(error: unknown): boolean {
   if (error instanceof BackendError) return false;
   if (isRethinkDBError(error)) return CONNECTION_TYPES.has(error.type) || (error.type === RethinkDBErrorType.UNKNOWN && isConnectionFailure(error.cause));
   const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && SOCKET_CODES.has(code);
+  return typeof code === 'string' && SOCKET_ERROR_CODES.has(code);
 }
 
 /**
