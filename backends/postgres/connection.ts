@@ -27,6 +27,7 @@ import type { ResolvedConfig, TlsOptions } from '../../lib/config';
 import { ChainstoreError, ConfigurationError, ConnectionError, LeaseError, type LeaseHolder } from '../../lib/errors';
 import { withRetries } from '../../lib/retry';
 import { SqlConnection } from '../sql/connection';
+import { PRUNE_CHANGE_LOG, PRUNE_EVERY_WRITES } from '../sql/statements';
 import { isConnectionFailure, isRetryable, mapPostgresError } from './errors';
 import { escapeParameter, jsonbText, parseJsonb, parseText } from './nul';
 import { type Client, type Pool, type PoolClient, type PoolConfig, type QueryConfig, type QueryResult, type QueryResultRow, pg } from './driver';
@@ -504,10 +505,8 @@ export class PostgresConnection extends SqlConnection {
 
   /** Every so many writes, drops change events beyond the retention (housekeeping only). */
   private countWrite(): void {
-    if (++this.#writes % 1000 !== 0) return;
-    this.query('prune change log', 'DELETE FROM changes WHERE seq <= (SELECT MAX(seq) FROM changes) - $1', [this.changeLogRetention]).catch(
-      () => undefined,
-    );
+    if (++this.#writes % PRUNE_EVERY_WRITES !== 0) return;
+    this.query('prune change log', this.numbered(PRUNE_CHANGE_LOG), [this.changeLogRetention]).catch(() => undefined);
   }
 
   /** Ends the pool (used by close, and before dropping the database). */

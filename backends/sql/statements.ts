@@ -29,3 +29,12 @@ export const DELETE_UTXO = 'DELETE FROM utxos WHERE transaction_id = ? AND outpu
 
 /** Columns of a UTXO, from table alias `u`. */
 export const UTXO_COLUMNS = 'u.transaction_id, u.output_index, u.amount, u.asset_id, u.condition_uri';
+
+/**
+ * Drops the change events older than the newest `?` (a connection's changeLogRetention).
+ * Housekeeping: engines run it every {@link PRUNE_EVERY_WRITES} writes and ignore its failure.
+ */
+export const PRUNE_CHANGE_LOG = 'DELETE FROM changes WHERE seq <= (SELECT MAX(seq) FROM changes) - ?';
+
+/** Writes between two prunings of the change log. */
+export const PRUNE_EVERY_WRITES = 1000;

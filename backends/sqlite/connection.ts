@@ -10,6 +10,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { SqlConnection, type TransactionLink } from '../sql/connection';
+import { PRUNE_CHANGE_LOG, PRUNE_EVERY_WRITES } from '../sql/statements';
 import type { ResolvedConfig } from '../../lib/config';
 import { ConfigurationError, quoted } from '../../lib/errors';
 import { mapSqliteError } from './errors';
@@ -54,9 +55,6 @@ function option<K extends keyof typeof DEFAULTS>(config: ResolvedConfig, key: K,
 }
 
 const BY_ROW_NUMBER: TransactionLink = { side: 'tx_seq', column: 'seq' };
-
-/** Writes between two prunings of the change log. */
-const PRUNE_EVERY = 1000;
 
 const positiveInteger = (v: unknown) => Number.isSafeInteger(v) && (v as number) > 0;
 
@@ -156,7 +154,7 @@ export class SqliteConnection extends SqlConnection {
     } catch (error) {
       throw mapSqliteError(error, what);
     }
-    if (++this.#writes % PRUNE_EVERY === 0) this.pruneChangeLog();
+    if (++this.#writes % PRUNE_EVERY_WRITES === 0) this.pruneChangeLog();
     wakeFeeds(this.database);
     return result;
   }
@@ -167,7 +165,7 @@ export class SqliteConnection extends SqlConnection {
    */
   pruneChangeLog(): void {
     try {
-      this.statement('DELETE FROM changes WHERE seq <= (SELECT MAX(seq) FROM changes) - ?').run(this.changeLogRetention);
+      this.statement(PRUNE_CHANGE_LOG).run(this.changeLogRetention);
     } catch {
       // Left for the next write to try again.
     }
