@@ -10,6 +10,7 @@
 import { expect } from 'chai';
 import pg from 'pg';
 import { CHANGE_LOG_LOCK } from '../../backends/postgres/connection';
+import { PRUNE_CHANGE_LOG } from '../../backends/sql/statements';
 import { type Block, type ChangeEvent, ChangeFeed, type Connection, OperationError, changefeed, connect, query, schema } from '../../lib';
 import { hexId } from '../conformance/fixtures';
 import { POSTGRES_URL, connectPostgres, skipWithoutPostgres, truncateAll } from '../support/postgres';
@@ -392,8 +393,8 @@ describe('postgres changefeed that can no longer deliver every event', function 
     try {
       for (const height of [1, 2, 3]) await query.storeBlock(writer, blockAt(height));
       // What pruning with changeLogRetention 1 does (connection.ts), run now.
-      const pgWriter = writer as unknown as { query(what: string, text: string): Promise<unknown> };
-      await pgWriter.query('prune the change log', 'DELETE FROM changes WHERE seq <= (SELECT MAX(seq) FROM changes) - 1');
+      const pgWriter = writer as unknown as { query(what: string, text: string, params: unknown[]): Promise<unknown> };
+      await pgWriter.query('prune the change log', PRUNE_CHANGE_LOG.replace('?', '$1'), [1]);
       const error = await next(feed);
       expect(error).to.be.an.instanceOf(OperationError);
       expect((error as Error).message).to.match(/fell behind: events after \d+ and before \d+ were pruned/);
