@@ -26,7 +26,7 @@ import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { Command, CommanderError } from 'commander';
 import { addLedgerCommands } from './cli-ledger';
-import type { RecoveryReport } from './ledger';
+import { type RecoveryReport, judgePreCommit } from './ledger';
 import type { PreCommitState } from './model';
 import { type Connection, ChainstoreError, TABLES, admin, connect, recover, schema, query } from './index';
 import { describeKeys } from './errors';
@@ -492,15 +492,15 @@ export async function readStatus(conn: Connection): Promise<StatusReport> {
 
 /**
  * Whether the pre-commit record marks a commit that never finished, and whether `recover`
- * repairs it (the same rules as recover(): one height above the latest block, or any height
- * before the first block). A pending one gets its stored transactions counted, which is
+ * repairs it (judged by recover()'s own rules, judgePreCommit). A pending one gets its stored transactions counted, which is
  * what a person deciding about it needs to know.
  */
 async function describePreCommit(conn: Connection, state: PreCommitState | null, latestHeight: number | null): Promise<StatusReport['preCommit']> {
   if (!state) return null;
   const ids = state.transactions;
-  const committed = state.height === latestHeight || (latestHeight === null && ids.length === 0);
-  const repairable = !committed && (latestHeight === null || state.height === latestHeight + 1);
+  const verdict = judgePreCommit(state, latestHeight);
+  const committed = verdict === 'complete';
+  const repairable = verdict === 'unfinished';
   const stored = committed ? null : ids.length ? (await query.getTransactions(conn, ids)).length : 0;
   return { height: state.height, transactions: ids.length, pending: !committed, repairable, transactionIds: [...ids], stored };
 }

@@ -117,16 +117,30 @@ export async function recover(conn: Connection): Promise<RecoveryReport> {
   return report;
 }
 
+/**
+ * What a pre-commit record says of the last commit, given the latest block's height (null
+ * with no block): `complete` (nothing to do), `unfinished` (the next block's commit was cut
+ * short: recover() rolls it back) or `unrepairable` (any other gap: it needs a human). The
+ * one statement of recover()'s rules, which `chainstore status` reports too.
+ *
+ * @example
+ * judgePreCommit({ height: 8, transactions: [id] }, 7);   // 'unfinished'
+ * judgePreCommit({ height: 9, transactions: [id] }, 7);   // 'unrepairable'
+ */
+export function judgePreCommit(preCommit: PreCommitState | null, latestHeight: number | null): 'complete' | 'unfinished' | 'unrepairable' {
+  if (!preCommit || preCommit.height === latestHeight) return 'complete';
+  // With no block at all, the pre-commit record belongs to the first commit, whatever its height.
+  if (latestHeight === null) return preCommit.transactions.length === 0 ? 'complete' : 'unfinished';
+  return preCommit.height === latestHeight + 1 ? 'unfinished' : 'unrepairable';
+}
+
 /** The work of {@link recover}, with the database to itself. */
 async function repair(conn: Connection): Promise<RecoveryReport> {
   const [preCommit, latest] = await Promise.all([query.getPreCommitState(conn), query.getLatestBlock(conn)]);
   const latestHeight = latest ? latest.height : -1;
-  if (!preCommit || preCommit.height === latestHeight) {
-    return { action: 'none', height: latestHeight, transactions: [] };
-  }
-  // With no block at all, the pre-commit record belongs to the first commit, whatever its height.
-  if (latest && preCommit.height !== latestHeight + 1) throw await unrepairable(conn, preCommit, latestHeight);
-  if (!latest && preCommit.transactions.length === 0) return { action: 'none', height: -1, transactions: [] };
+  const verdict = judgePreCommit(preCommit, latest ? latest.height : null);
+  if (verdict === 'complete' || !preCommit) return { action: 'none', height: latestHeight, transactions: [] };
+  if (verdict === 'unrepairable') throw await unrepairable(conn, preCommit, latestHeight);
 
   const written = await query.getTransactions(conn, preCommit.transactions);
   const rolledBack = new Set(written.map((tx) => tx.id));
