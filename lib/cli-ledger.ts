@@ -6,12 +6,12 @@
  * Progress goes to stderr: a bar (cli-progress) on a terminal, a line every few seconds and
  * at the end otherwise (a log file or CI gets a readable record, not control characters).
  */
+import { createReadStream } from 'node:fs';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { ChainstoreError, admin, compareDigests, digestLedger, exportLedger, importLedger, readLedgerFile, schema, writeLedgerFile, writeLedgerLines } from './index';
 import type { Connection } from './connection';
-import type { LedgerDigestReport } from './digest';
-import { DEFAULT_BATCH_SIZE, type ImportProgress, type ImportReport } from './import';
+import { DEFAULT_BATCH_SIZE, type ImportProgress } from './import';
 import { type MigrateReport, migrateLedger } from './migrate';
 import type { LedgerEntry } from './pages';
 import { TABLES, type TableName } from './tables';
@@ -103,10 +103,10 @@ function integer(text: string): number {
 }
 
 /** The lines a report prints: per table, what was written and skipped, and whether both sides agree. */
-function formatReport(report: ImportReport, target: LedgerDigestReport, differing: readonly TableName[]): string {
+function formatReport({ written, skipped, target, differing }: MigrateReport): string {
   const lines = TABLES.map((table) => {
     const mark = differing.includes(table) ? 'DIFFERS' : 'ok';
-    return `  ${table.padEnd(13)} ${String(report.written[table]).padStart(9)} written ${String(report.skipped[table]).padStart(9)} already there   ${String(target[table].count).padStart(9)} in target   ${mark}`;
+    return `  ${table.padEnd(13)} ${String(written[table]).padStart(9)} written ${String(skipped[table]).padStart(9)} already there   ${String(target[table].count).padStart(9)} in target   ${mark}`;
   });
   const verdict = differing.length ? `checksums differ in ${differing.join(', ')}` : 'counts and checksums of both sides match';
   return `${lines.join('\n')}\n${verdict}\n`;
@@ -129,6 +129,8 @@ export function addLedgerCommands(program: Command, context: LedgerCommandContex
         const expected = total(await admin.countRecords(conn));
         const progress = new Progress(context.stderr, 'exported', expected);
         const entries = counted(exportLedger(conn, { pageSize: options.pageSize }), progress);
+        // The records go to the process's own stdout, unmasked: they are data, and masking a
+        // string that happens to equal a password would change the ledger they copy.
         const lines = options.out ? await writeLedgerFile(options.out, entries) : await writeLedgerLines(process.stdout, entries);
         const summary = { exported: lines, to: options.out ?? 'stdout', backend: conn.backend, location: conn.location };
         // With the records on stdout, the summary goes to stderr.
@@ -176,13 +178,12 @@ const onProgress = (progress: Progress) => (p: ImportProgress) => progress.updat
 /** Prints the report (text or JSON) and fails if both sides differ. */
 function finish(context: LedgerCommandContext, command: Command, report: MigrateReport): void {
   if (context.json(command)) context.stdout.write(`${JSON.stringify({ written: report.written, skipped: report.skipped, source: report.digest, target: report.target, differing: report.differing }, null, 2)}\n`);
-  else context.stdout.write(formatReport(report, report.target, report.differing));
+  else context.stdout.write(formatReport(report));
   if (report.differing.length) throw new LedgerMismatchError(report.differing);
 }
 
 /** Lines in a file, for the progress bar's total (read as a stream: constant memory). */
 async function countLines(file: string): Promise<number> {
-  const { createReadStream } = await import('node:fs');
   let lines = 0;
   for await (const chunk of createReadStream(file)) {
     for (let i = (chunk as Buffer).indexOf(10); i !== -1; i = (chunk as Buffer).indexOf(10, i + 1)) lines += 1;

@@ -30,7 +30,7 @@ import { type RecoveryReport, judgePreCommit } from './ledger';
 import type { PreCommitState } from './model';
 import { type Connection, ChainstoreError, TABLES, admin, connect, recover, schema, query } from './index';
 import { describeKeys } from './errors';
-import type { LogFields, LogLevel, Logger } from './log';
+import { type LogFields, type LogLevel, type Logger, oneLine } from './log';
 import { maskSecrets } from './redact';
 import { safeDecode } from './url';
 
@@ -617,10 +617,6 @@ function commanderErrorLine(text: string): string {
 function commanderErrorJson(text: string): string {
   const message = oneLine(text.replace(/^error:\s*/, ''));
   return `${JSON.stringify({ error: { command: null, code: 'CHAINSTORE_CLI_USAGE', name: 'UsageError', message, exitCode: EXIT_CODES.usage } })}\n`;
-}
-
-function oneLine(text: string): string {
-  return text.replace(/\s*\n\s*/g, ' ').trim();
 }
 
 /** Passwords the command was handed, raw and URL-decoded, so no message can repeat them. */

@@ -20,6 +20,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { maskSecrets, secretForms } from './redact';
+import { escapeRegExp } from './search';
 
 /**
  * The severity of a line, as pino and console name them.
@@ -333,10 +334,12 @@ function messageOf(error: unknown): string {
   return typeof code === 'string' || typeof code === 'number' ? String(code) : error.name;
 }
 
-function oneLine(text: string): string {
+/**
+ * `text` on one line: line breaks, with the spaces around them, become one space.
+ *
+ * @example
+ * oneLine('connect failed\n  at host');   // 'connect failed at host'
+ */
+export function oneLine(text: string): string {
   return text.replace(/\s*\n\s*/g, ' ').trim();
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

@@ -116,7 +116,7 @@ export function readCursor<K extends PageKey>(cursor: string | null | undefined,
     decoded = undefined;
   }
   const key = Array.isArray(decoded) && decoded.length === 2 && decoded[0] === table ? decoded[1] : undefined;
-  if (typeof cursor !== 'string' || !isKey(key)) throw new ValidationError(`invalid options.after: not a cursor of table ${table} (pass the 'next' of the page before)`, 'options.after');
+  if (!isKey(key)) throw new ValidationError(`invalid options.after: not a cursor of table ${table} (pass the 'next' of the page before)`, 'options.after');
   return key;
 }
 
