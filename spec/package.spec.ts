@@ -262,6 +262,17 @@ describe('packed package', function () {
     it('export, then import into a new database: the report says both sides match; run again, nothing is written twice', () => {
       const source = `sqlite://${packed.scratch}/export-source.db`;
       expect(spawn(bin(), ['--url', source, 'start'], packed.project).status).to.equal(0);
+      // Something to copy: three blocks and a validator set, written through the installed package.
+      const fill = [
+        "const { connect, query } = require('chainstore');",
+        `connect({ url: '${source}' }).then(async (c) => {`,
+        "  for (const height of [1, 2, 3]) await query.storeBlock(c, { height, app_hash: 'ab', transactions: [] });",
+        "  await query.storeValidatorSet(c, { height: 1, validators: [{ power: 10 }] });",
+        '  await c.close();',
+        '});',
+      ].join('\n');
+      const filled = spawn(process.execPath, ['-e', fill], packed.project);
+      expect(filled.status, filled.stderr).to.equal(0);
       const file = path.join(packed.scratch, 'ledger.jsonl');
       const exported = spawn(bin(), ['--url', source, 'export', '--out', file], packed.project);
       expect(exported.status, exported.stderr).to.equal(0);
@@ -271,7 +282,10 @@ describe('packed package', function () {
         expect(imported.status, imported.stderr).to.equal(0);
         const report = JSON.parse(imported.stdout);
         expect(report.differing, `run ${run}`).to.deep.equal([]);
-        expect(report.target.blocks.count, `run ${run}`).to.equal(report.source.blocks.count);
+        expect(report.target.blocks.count, `run ${run}`).to.equal(3);
+        expect(report.target.validators.count, `run ${run}`).to.equal(1);
+        // The second run finds every record there already.
+        expect(report.written.blocks, `run ${run}`).to.equal(run === 1 ? 3 : 0);
       }
       const migrated = spawn(bin(), ['migrate', '--from', source, '--to', `sqlite://${packed.scratch}/migrate-target.db`], packed.project);
       expect(migrated.status, migrated.stderr).to.equal(0);
