@@ -23,6 +23,8 @@ export const adminHandlers: HandlerMap<typeof admin, typeof SqliteConnection> = 
       cacheSize: conn.cacheSize,
       // In effect, in bytes: SQLite caps the option at its build's maximum (0 in memory).
       mmapBytes: conn.db.pragma('mmap_size', { simple: true }),
+      walAutocheckpoint: conn.db.pragma('wal_autocheckpoint', { simple: true }),
+      commitThread: conn.commitThread,
     }));
   },
 };

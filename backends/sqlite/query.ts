@@ -4,17 +4,15 @@
  * interleave), key-pair lookups, text search, and the atomic commit.
  */
 import type { HandlerMap } from '../../lib/dispatch';
-import { utxoChanges } from '../../lib/ledger';
-import { type Block, type Json, type OutputRef, type Transaction, type Utxo, assetIdOf, ownersOf } from '../../lib/model';
+import { type Json, type Transaction, ownersOf } from '../../lib/model';
 import type * as query from '../../lib/query';
-import { DELETE_UTXO, INSERT_BLOCK, UPSERT_ELECTION, UPSERT_PRE_COMMIT, UPSERT_UTXO } from '../sql/statements';
+import { UPSERT_ELECTION } from '../sql/statements';
 import { InsertLog } from './changelog';
 import type { SqliteConnection } from './connection';
 import { writeUnique } from '../sql/unique';
-import { type SearchableTable, insertDocument, upsertDocument } from './documents';
-import { heightExists } from '../../lib/errors';
-import { isUniqueViolation } from './errors';
+import { type SearchableTable, insertDocument } from './documents';
 import { textSearch } from './search';
+import { deleteUtxos, insertTransactions, upsertUtxos } from './writes';
 
 type Row = Record<string, unknown>;
 
@@ -30,34 +28,6 @@ function allFor(conn: SqliteConnection, sql: string, keys: readonly unknown[], .
 // ---------------------------------------------------------------------------
 
 const GET_TRANSACTION = 'SELECT body FROM transactions WHERE id = ?';
-const INSERT_TRANSACTION = 'INSERT INTO transactions (id, operation, asset_id, body) VALUES (?, ?, ?, ?)';
-const INSERT_OUTPUT = 'INSERT OR IGNORE INTO outputs (public_key, transaction_id, output_index, sole, tx_seq) VALUES (?, ?, ?, ?, ?)';
-const INSERT_SPEND = 'INSERT OR IGNORE INTO spends (fulfills_txid, fulfills_index, transaction_id, tx_seq) VALUES (?, ?, ?, ?)';
-
-/** Stores transactions with their side rows, and logs them; must run inside a write transaction. */
-function insertTransactions(conn: SqliteConnection, txs: readonly Transaction[]): void {
-  const log = new InsertLog(conn);
-  const insertTx = conn.statement(INSERT_TRANSACTION);
-  const insertOutput = conn.statement(INSERT_OUTPUT);
-  const insertSpend = conn.statement(INSERT_SPEND);
-  for (const tx of txs) {
-    const seq = insertTx.run(tx.id, tx.operation, assetIdOf(tx), JSON.stringify(tx)).lastInsertRowid;
-    log.inserted('transactions', seq);
-    tx.outputs.forEach((output, index) => {
-      const owners = ownersOf(output);
-      const sole = owners.length === 1 ? 1 : 0;
-      for (const key of owners) insertOutput.run(key, tx.id, index, sole, seq);
-    });
-    for (const input of tx.inputs) {
-      if (input.fulfills) insertSpend.run(input.fulfills.transaction_id, input.fulfills.output_index, tx.id, seq);
-    }
-    // A transaction's asset data and metadata replace whatever was stored under its id before.
-    if ('data' in tx.asset) upsertDocument(conn, log, 'assets', tx.id, tx.asset.data);
-    // Null metadata too, as BigchainDB keeps it: getMetadata answers for every transaction.
-    upsertDocument(conn, log, 'metadata', tx.id, tx.metadata);
-  }
-  log.flush();
-}
 
 /** Stores documents under new ids, and logs them; must run inside a write transaction. */
 function insertDocuments(conn: SqliteConnection, table: SearchableTable, docs: readonly { id: string; doc: Json | null }[]): void {
@@ -84,25 +54,6 @@ function deleteTransactionRows(conn: SqliteConnection, ids: readonly string[]): 
   const list = JSON.stringify(ids);
   for (const table of ['transactions', 'assets', 'metadata']) {
     conn.statement(`DELETE FROM ${table} WHERE id IN (SELECT value FROM json_each(?))`).run(list);
-  }
-}
-
-function upsertUtxos(conn: SqliteConnection, utxos: readonly Utxo[]): void {
-  const upsert = conn.statement(UPSERT_UTXO);
-  for (const u of utxos) upsert.run(u.transaction_id, u.output_index, u.amount, u.asset_id, u.condition_uri);
-}
-
-function deleteUtxos(conn: SqliteConnection, refs: readonly OutputRef[]): void {
-  const remove = conn.statement(DELETE_UTXO);
-  for (const ref of refs) remove.run(ref.transaction_id, ref.output_index);
-}
-
-function insertBlock(conn: SqliteConnection, block: Block, what: string): void {
-  try {
-    conn.statement(INSERT_BLOCK).run(block.height, block.app_hash, JSON.stringify(block.transactions));
-  } catch (error) {
-    if (isUniqueViolation(error)) throw heightExists(conn.backend, what, block.height, error);
-    throw error;
   }
 }
 
@@ -186,17 +137,10 @@ export const queryHandlers: HandlerMap<typeof query, typeof SqliteConnection> = 
     });
   },
 
-  // All four steps of the protocol in one transaction: a crash leaves all or nothing.
+  // All four steps of the protocol in one transaction: a crash leaves all or nothing. A file
+  // database commits on its commit thread (commit-thread.ts), so that the caller's thread
+  // goes on working while SQLite writes and syncs; in memory, on the connection itself.
   async commitBlock(conn, block, txs) {
-    await writeUnique(conn, 'commit block', 'transactions', ids(txs), () =>
-      conn.write('commit block', () => {
-        conn.statement(UPSERT_PRE_COMMIT).run(block.height, JSON.stringify(block.transactions));
-        insertTransactions(conn, txs);
-        const { spent, created } = utxoChanges(txs);
-        deleteUtxos(conn, spent);
-        upsertUtxos(conn, created);
-        insertBlock(conn, block, 'commit block');
-      }),
-    );
+    await writeUnique(conn, 'commit block', 'transactions', ids(txs), () => conn.commitBlock(block, txs));
   },
 };
