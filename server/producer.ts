@@ -136,10 +136,12 @@ export class BlockProducer {
 
   async #run(): Promise<void> {
     try {
+      // Let the posts already read by the server join the first block: on an engine that
+      // answers at once, the first post would otherwise make a block of its own. The blocks
+      // after it take what gathered while the one before committed, at once: waiting here
+      // too would let the server admit more posts first, while the database sits idle.
+      await new Promise((resolve) => setImmediate(resolve));
       while (this.#queue.length) {
-        // Let the posts already read by the server join this block: on an engine that
-        // answers at once (SQLite), the first post would otherwise make a block of its own.
-        await new Promise((resolve) => setImmediate(resolve));
         const batch = this.#queue.splice(0, this.#maxBlockSize);
         await this.#produce(batch);
       }
