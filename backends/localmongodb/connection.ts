@@ -13,7 +13,8 @@ import { Connection } from '../../lib/connection';
 import { ConfigurationError, ConnectionError, OperationError } from '../../lib/errors';
 import { withRetries } from '../../lib/retry';
 import { type ClientSession, type Db, MongoClient, type Timestamp, type TransactionOptions } from './driver';
-import { BACKEND, isRetryable, mapMongoError, redactSecret } from './errors';
+import { BACKEND, isRetryable, mapMongoError } from './errors';
+import { maskSecrets, secretForms } from '../../lib/redact';
 import { type ClientSettings, clientSettings, declaresReplicaSet, declaresTransactions, mongoOptions, withCredentials } from './options';
 import { type ServerInfo, describeServer } from './server';
 
@@ -256,9 +257,9 @@ export class MongoConnection extends Connection {
     });
   }
 
-  /** `text` without the configured password (as given, or as a URL spells it). */
+  /** `text` without the configured password (in every form lib/redact.ts knows) or any URL's. */
   redact(text: string): string {
-    return redactSecret(text, this.config.password);
+    return maskSecrets(text, secretForms(this.config.password));
   }
 
   private closedError(): ConnectionError {

@@ -4,6 +4,7 @@
  * ConnectionError, anything else OperationError. Also the predicates that decide what is
  * worth another try.
  */
+import { maskSecrets, secretForms } from '../../lib/redact';
 import { ChainstoreError, ConnectionError, DuplicateKeyError, OperationError, SOCKET_ERROR_CODES, describeKeys } from '../../lib/errors';
 import {
   MongoBulkWriteError,
@@ -241,19 +242,6 @@ export interface MapOptions {
   target?: string;
 }
 
-/**
- * `text` with every occurrence of `secret` (as given, or URL-encoded) masked.
- *
- * @example
- * redactSecret('auth failed for p@ss', 'p@ss');   // 'auth failed for ***'
- */
-export function redactSecret(text: string, secret: string | undefined): string {
-  if (!secret) return text;
-  let masked = text;
-  for (const form of new Set([secret, encodeURIComponent(secret)])) masked = masked.split(form).join('***');
-  return masked;
-}
-
 function driverMessage(error: unknown): string {
   const root = rootError(error);
   const text = root instanceof Error ? root.message : String(root);
@@ -269,7 +257,7 @@ function driverMessage(error: unknown): string {
  */
 export function mapMongoError(error: unknown, what: string, options: MapOptions = {}): Error {
   if (error instanceof ChainstoreError) return error;
-  const reason = redactSecret(driverMessage(error), options.secret);
+  const reason = maskSecrets(driverMessage(error), secretForms(options.secret));
   if (isDuplicateKeyError(error)) {
     const keys = duplicateKeyDetails(error)
       .map((detail) => detail.key)
