@@ -31,8 +31,7 @@ import type { PreCommitState } from './model';
 import { type Connection, ChainstoreError, TABLES, admin, connect, recover, schema, query } from './index';
 import { describeKeys } from './errors';
 import { type LogFields, type LogLevel, type Logger, oneLine } from './log';
-import { maskSecrets } from './redact';
-import { safeDecode } from './url';
+import { maskSecrets, passwordsOf } from './redact';
 
 /** Where the command reads and writes; `main()` defaults each to the process's own. */
 export interface CliIo {
@@ -624,21 +623,6 @@ function secretsIn(argv: readonly string[], env: NodeJS.ProcessEnv): string[] {
   const urls = [env.CHAINSTORE_DATABASE_URL, ...argv.filter((arg) => arg.includes('@'))];
   const secrets = [env.CHAINSTORE_DATABASE_PASSWORD, ...urls.flatMap(passwordsOf)];
   return [...new Set(secrets)].filter((secret): secret is string => typeof secret === 'string' && secret !== '');
-}
-
-/**
- * What the password of `url` may be, however the URL is spelled: with whitespace around it,
- * after `--url=`, with one slash or none after the scheme. With an unencoded `@` in it, where
- * the password ends is ambiguous, so every candidate (up to each `@`) counts.
- */
-function passwordsOf(url: string | undefined): string[] {
-  const text = url?.trim().replace(/^--[a-z-]+=/, '');
-  const userInfo = text && /^[a-z][a-z0-9+.-]*:\/{0,2}[^:/@\s]*:(.*)@/is.exec(text)?.[1];
-  if (!userInfo) return [];
-  const candidates: string[] = [];
-  for (let at = userInfo.indexOf('@'); at !== -1; at = userInfo.indexOf('@', at + 1)) candidates.push(userInfo.slice(0, at));
-  candidates.push(userInfo);
-  return candidates.flatMap((raw) => [raw, safeDecode(raw)]);
 }
 
 /** The version in the package's package.json (the same file from `lib/` and `dist/lib/`). */

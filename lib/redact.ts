@@ -3,6 +3,7 @@
  * place for it, because a password reaches such text by many roads (an error message, a
  * driver's message quoting a URL, a location) and every road must be closed the same way.
  */
+import { safeDecode } from './url';
 
 /**
  * `scheme:`, up to two slashes, `user:` and then everything up to the last `@` of the URL:
@@ -44,4 +45,23 @@ export function secretForms(password: string | undefined): string[] {
   if (!password) return [];
   const pieces = password.split(URL_DELIMITERS).filter((piece) => piece.length >= SHORTEST_PIECE);
   return [...new Set([password, encodeURIComponent(password), ...pieces])];
+}
+
+/**
+ * What the password of `url` may be, however the URL is spelled: with whitespace around it,
+ * after `--url=`, with one slash or none after the scheme. With an unencoded `@` in it, where
+ * the password ends is ambiguous, so every candidate (up to each `@`) counts, raw and decoded.
+ *
+ * @example
+ * passwordsOf('postgres://app:p%40ss@db/x');   // ['p%40ss', 'p@ss']
+ * passwordsOf('--url=postgres://app:a@b@db');   // ['a', 'a', 'a@b', 'a@b']
+ */
+export function passwordsOf(url: string | undefined): string[] {
+  const text = url?.trim().replace(/^--[a-z-]+=/, '');
+  const userInfo = text && /^[a-z][a-z0-9+.-]*:\/{0,2}[^:/@\s]*:(.*)@/is.exec(text)?.[1];
+  if (!userInfo) return [];
+  const candidates: string[] = [];
+  for (let at = userInfo.indexOf('@'); at !== -1; at = userInfo.indexOf('@', at + 1)) candidates.push(userInfo.slice(0, at));
+  candidates.push(userInfo);
+  return candidates.flatMap((raw) => [raw, safeDecode(raw)]);
 }
