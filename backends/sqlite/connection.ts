@@ -75,6 +75,9 @@ function option<K extends keyof typeof DEFAULTS>(config: ResolvedConfig, key: K,
   return value as (typeof DEFAULTS)[K];
 }
 
+/** What using a closed connection throws, on its own thread or through the commit thread. */
+const closedError = () => mapSqliteError(new Error('the connection is closed'), 'open', true);
+
 const BY_ROW_NUMBER: TransactionLink = { side: 'tx_seq', column: 'seq' };
 
 const positiveInteger = (v: unknown) => Number.isSafeInteger(v) && (v as number) > 0;
@@ -139,7 +142,7 @@ export class SqliteConnection extends SqlConnection {
   /** The open database handle; opens the file on first use. */
   get db(): Database.Database {
     if (this.#db) return this.#db;
-    if (this.closed) throw mapSqliteError(new Error('the connection is closed'), 'open', true);
+    if (this.closed) throw closedError();
     try {
       if (this.path !== ':memory:') mkdirSync(dirname(this.path), { recursive: true });
       const db = new Database(this.path, { timeout: this.busyTimeout });
@@ -202,7 +205,7 @@ export class SqliteConnection extends SqlConnection {
       commitBlockRows(this, block, txs);
       return;
     }
-    if (this.closed) throw mapSqliteError(new Error('the connection is closed'), 'open', true);
+    if (this.closed) throw closedError();
     const stop = this.log.timer('commit block');
     await commitThread.commit((this.#threadHandle ??= commitThread.handle()), this.#commitSettings(), block, txs);
     stop();
